@@ -1,0 +1,239 @@
+"""The ASGI application: GraphQL over HTTP, health check, request ids and limits."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from hub.db import Database
+from hub.domain.auth.services import LoginThrottle
+from hub.domain.auth.tokens import TokenService
+from hub.schema import Mutation, Query
+from hub.schema.context import AppState, Context
+from hub.settings import Settings
+
+__all__ = ["build_schema", "create_app", "request_id_var"]
+
+log = logging.getLogger("hub.app")
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+
+
+class MaskUnexpectedErrors(SchemaExtension):
+    """Log unexpected exceptions with the request id; clients see only that id.
+
+    GraphQL errors (syntax, validation, limits, argument problems) pass through unchanged.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if not errors:
+            return
+        masked = []
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, GraphQLError):
+                masked.append(error)
+                continue
+            rid = request_id_var.get()
+            log.error(
+                "unexpected error in %s (request id %s)",
+                ".".join(str(p) for p in error.path or []) or "operation",
+                rid,
+                exc_info=original,
+            )
+            masked.append(
+                GraphQLError(
+                    f"Internal error; quote request id {rid} to support",
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": "INTERNAL", "requestId": rid},
+                )
+            )
+        result.errors = masked  # type: ignore[union-attr]
+
+
+class HubSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Unexpected errors are logged by MaskUnexpectedErrors; the rest are the client's.
+        return None
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[Any] = [
+        ParserCache(maxsize=256),
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        ValidationCache(maxsize=256),
+        MaskUnexpectedErrors,
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return HubSchema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+class HubGraphQL(GraphQL):  # type: ignore[type-arg]
+    def __init__(self, schema: strawberry.Schema, state: AppState) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if state.settings.graphiql else None,
+            allow_queries_via_get=False,
+        )
+        self.state = state
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        principal = None
+        auth = request.headers.get("authorization")
+        if auth and auth[:7].lower() == "bearer ":
+            principal = self.state.tokens.principal(auth[7:].strip())
+        return Context(app=self.state, principal=principal, request_id=request_id_var.get())
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data, default=str)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+
+class RequestIdAndLimits:
+    """Give each request an id (``X-Request-ID``) and refuse bodies over the size limit."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = secrets.token_hex(8)
+        request_id_var.set(rid)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_body
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    response = JSONResponse(
+                        {"errors": [{"message": f"Request body over {self.max_body} bytes"}]},
+                        status_code=413,
+                        headers={"x-request-id": rid},
+                    )
+                    await response(scope, receive, send)
+                    return
+        received = 0
+        max_body = self.max_body
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_body:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLarge:
+            response = JSONResponse(
+                {"errors": [{"message": f"Request body over {self.max_body} bytes"}]},
+                status_code=413,
+                headers={"x-request-id": rid},
+            )
+            await response(scope, receive, send)
+        except Exception:
+            log.exception("unhandled error (request id %s)", rid)
+            response = JSONResponse(
+                {"errors": [{"message": f"Internal error; quote request id {rid} to support"}]},
+                status_code=500,
+                headers={"x-request-id": rid},
+            )
+            await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    run_jobs: bool = True,
+) -> ASGIApp:
+    """Build the application. ``run_jobs`` starts the outbox relay (and, without Redis, the
+    in-process worker) with the app's lifespan."""
+    database = db or Database(settings)
+    state = AppState(
+        settings=settings,
+        db=database,
+        tokens=TokenService(settings.secret_key, settings.token_ttl_seconds),
+        throttle=LoginThrottle(),
+    )
+    graphql_app = HubGraphQL(build_schema(settings), state)
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        runner = None
+        if run_jobs:
+            from jobs.runtime import JobRuntime
+
+            runner = JobRuntime(settings, database)
+            await runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await runner.stop()
+            if db is None:
+                await database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/healthz", health),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.hub = state
+    return RequestIdAndLimits(app, settings.max_body_bytes)

@@ -1,0 +1,181 @@
+"""The ``hub`` command: serve, migrate, demo, create-admin, worker, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from hub.settings import ConfigError, Settings
+
+__all__ = ["main"]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if getattr(args, "host", None):
+        settings = replace(settings, host=args.host)
+    if getattr(args, "port", None):
+        if not 1 <= args.port <= 65535:
+            raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+        settings = replace(settings, port=args.port)
+    return settings
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from hub.migrations import upgrade
+
+    upgrade(settings)
+    print(f"database is up to date ({_safe_url(settings.database_url)})")
+    return 0
+
+
+def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+
+    _logging(settings)
+    app = create_app(settings)
+    print(f"Ordering hub on http://{settings.host}:{settings.port}/graphql", flush=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="on",
+    )
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.demo import load_demo
+    from hub.migrations import upgrade
+
+    upgrade(settings)
+    logins = asyncio.run(load_demo(settings))
+    print("Demo data ready. Logins (email / password / roles):")
+    for email, password, roles in logins:
+        print(f"  {email:<32} {password:<16} {roles}")
+    if args.serve:
+        return cmd_serve(settings, args)
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.db import Database
+    from hub.domain.auth.models import Role
+    from hub.domain.auth.services import create_user
+    from hub.domain.errors import DomainError
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            async with db.write() as session:
+                await create_user(
+                    session, None, email=args.email, password=args.password,
+                    roles=[Role.ADMIN], customer_id=None,
+                )  # fmt: skip
+        except DomainError as e:
+            print(f"hub: error: {e}", file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+        print(f"admin {args.email.strip().lower()} created")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.redis_url:
+        raise ConfigError("HUB_REDIS_URL is required for hub worker (hub serve runs jobs in-process without it)")
+    _logging(settings)
+    from jobs.worker import run_worker
+
+    return run_worker(settings, threads=args.threads)
+
+
+def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
+    from hub.schema.export import schema_sdl
+
+    sdl = schema_sdl()
+    if args.out == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.out).write_text(sdl, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="B2B ordering hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_serve_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", help="interface to listen on (HUB_HOST, default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port (HUB_PORT, default 8000)")
+
+    p = sub.add_parser("serve", help="serve the GraphQL API (and, without Redis, the jobs)")
+    add_serve_args(p)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("demo", help="migrate and load the demo data set, print the logins")
+    p.add_argument("--serve", action="store_true", help="then serve it")
+    add_serve_args(p)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("create-admin", help="create an ADMIN user")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password", required=True)
+    p.set_defaults(func=cmd_create_admin)
+    p = sub.add_parser("worker", help="run a Dramatiq worker and the outbox relay against Redis")
+    p.add_argument("--threads", type=int, default=4, help="worker threads (default 4)")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    p.add_argument("--out", default="schema.graphql", help="file, or - for stdout")
+    p.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+        return int(args.func(settings, args))
+    except ConfigError as e:
+        print(f"hub: configuration error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except OSError as e:
+        print(f"hub: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Engine, sessions and the unit of work.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every *write*
+transaction begins ``IMMEDIATE``: Python's sqlite3 otherwise starts a deferred transaction
+whose read lock must later be upgraded, which fails at once with "database is locked" when two
+writers race. Read transactions stay deferred so readers never queue behind writers.
+
+PostgreSQL runs through asyncpg at READ COMMITTED; writers lock the rows they change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from hub.settings import Settings
+
+__all__ = ["Database"]
+
+_WRITE = "hub_write"
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy (not pysqlite) emit BEGIN, so we choose its kind.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """Owns the engine for one event loop and hands out sessions.
+
+    ``read()`` yields a session for queries; ``write()`` yields a session inside a write
+    transaction that commits when the block ends without an exception and rolls back otherwise.
+    """
+
+    def __init__(self, settings: Settings, **engine_options: Any) -> None:
+        url = settings.async_database_url
+        options: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            if ":memory:" in url:
+                raise ValueError("use a file database; :memory: is per connection")
+            options["poolclass"] = NullPool if engine_options.pop("nullpool", False) else None
+            options = {k: v for k, v in options.items() if v is not None}
+            options["connect_args"] = {"timeout": 30}
+        else:
+            options["pool_size"] = 10
+            options["max_overflow"] = 10
+            options["pool_pre_ping"] = False
+        options.update(settings.engine_options)
+        options.update(engine_options)
+        self.settings = settings
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+        self._write_engine = self.engine.execution_options(**{_WRITE: True})
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; nothing it does is committed."""
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in one write transaction: commit on success, roll back on any exception."""
+        async with self._write_sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The business: one package per area. Plain async Python and SQLAlchemy; no web or job code."""

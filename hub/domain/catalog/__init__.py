@@ -1,0 +1,1 @@
+"""Products and categories, and what a caller may see of them."""

@@ -1,0 +1,240 @@
+"""Reading and maintaining the catalog.
+
+Listing is the hottest read of the hub: one statement loads a page of products with their
+category and availability, whatever the page size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from hub.domain.auth.models import Role
+from hub.domain.auth.principal import Principal
+from hub.domain.catalog.models import Category, Product
+from hub.domain.errors import DomainError
+from hub.domain.inventory.models import Stock
+from hub.domain.money import parse_amount
+from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
+from hub.domain.pricing.services import PriceBook, load_price_book
+from hub.domain.validation import check_code, check_text
+
+__all__ = [
+    "CatalogPage",
+    "ProductRow",
+    "create_category",
+    "create_product",
+    "get_product",
+    "list_categories",
+    "list_products",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    """A product as a caller sees it, with live availability."""
+
+    id: int
+    sku: str
+    name: str
+    unit: str
+    category_id: int | None
+    category_name: str | None
+    base_price: Decimal
+    cost_price: Decimal | None
+    active: bool
+    available: int
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPage:
+    page: Page[ProductRow]
+    prices: PriceBook
+
+
+def available_expr() -> object:
+    """Σ over warehouses of max(on_hand − reserved, 0) for the outer ``Product`` row."""
+    per_row = case((Stock.on_hand > Stock.reserved, Stock.on_hand - Stock.reserved), else_=0)
+    return (
+        select(func.coalesce(func.sum(per_row), 0))
+        .where(Stock.product_id == Product.id)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+def _product_select() -> Select[tuple[object, ...]]:
+    return select(
+        Product.id,
+        Product.sku,
+        Product.name,
+        Product.unit,
+        Product.category_id,
+        Category.name,
+        Product.base_price,
+        Product.cost_price,
+        Product.active,
+        available_expr(),  # type: ignore[arg-type]
+    ).outerjoin(Category, Category.id == Product.category_id)
+
+
+def _row(r: tuple[object, ...]) -> ProductRow:
+    return ProductRow(*r)  # type: ignore[arg-type]
+
+
+def _visible(stmt: Select[tuple[object, ...]], actor: Principal) -> Select[tuple[object, ...]]:
+    """Customers see active products only; staff see every product."""
+    if actor.is_staff:
+        return stmt
+    return stmt.where(Product.active.is_(True))
+
+
+def _search_filter(search: str | None, category_id: int | None) -> list[object]:
+    conds: list[object] = []
+    if search:
+        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(Product.sku.ilike(pattern, escape="\\") | Product.name.ilike(pattern, escape="\\"))
+    if category_id is not None:
+        conds.append(Product.category_id == category_id)
+    return conds
+
+
+async def list_products(
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    search: str | None = None,
+    category_id: int | None = None,
+    with_total: bool = False,
+) -> CatalogPage:
+    """A page of the products ``actor`` may see, by SKU, with prices ready to compute.
+
+    Raises:
+        DomainError: INVALID for ``first`` above 100 or a bad cursor; a search longer than
+            100 characters.
+    """
+    limit = check_first(first)
+    after_sku = decode_cursor("sku", after)
+    if search is not None and len(search) > 100:
+        raise DomainError.invalid("search must be at most 100 characters", "search")
+    conds = _search_filter(search, category_id)
+    stmt = _visible(_product_select(), actor).where(*conds)  # type: ignore[arg-type]
+    if after_sku is not None:
+        stmt = stmt.where(Product.sku > after_sku)
+    stmt = stmt.order_by(Product.sku).limit(limit + 1)
+    rows = [_row(tuple(r)) for r in (await session.execute(stmt)).all()]
+    has_next = len(rows) > limit
+    rows = rows[:limit]
+    total = None
+    if with_total:
+        count_stmt = _visible(select(func.count()).select_from(Product), actor).where(*conds)  # type: ignore[arg-type]
+        total = int((await session.execute(count_stmt)).scalar_one())
+    prices = await load_price_book(session, actor.customer_id, [r.id for r in rows])
+    end = encode_cursor("sku", rows[-1].sku) if rows else None
+    return CatalogPage(Page(rows, has_next, end, total), prices)
+
+
+async def get_product(
+    session: AsyncSession, actor: Principal, *, product_id: int | None = None, sku: str | None = None
+) -> tuple[ProductRow, PriceBook] | None:
+    """One product by id or SKU, or None when it does not exist or ``actor`` may not see it."""
+    stmt = _visible(_product_select(), actor)
+    if product_id is not None:
+        stmt = stmt.where(Product.id == product_id)
+    if sku is not None:
+        stmt = stmt.where(Product.sku == sku)
+    if product_id is None and sku is None:
+        return None
+    r = (await session.execute(stmt)).first()
+    if r is None:
+        return None
+    row = _row(tuple(r))
+    return row, await load_price_book(session, actor.customer_id, [row.id])
+
+
+async def list_categories(session: AsyncSession) -> list[Category]:
+    return list((await session.execute(select(Category).order_by(Category.name))).scalars())
+
+
+async def create_category(
+    session: AsyncSession, actor: Principal, *, name: str, parent_id: int | None = None
+) -> Category:
+    """Raises: DomainError PERMISSION_DENIED unless ADMIN; INVALID for a blank or taken name;
+    NOT_FOUND for an unknown parent."""
+    actor.require(Role.ADMIN)
+    clean = check_text(name, "name", max_len=200)
+    if parent_id is not None and await session.get(Category, parent_id) is None:
+        raise DomainError.not_found("Parent category", "parentId")
+    if await session.scalar(select(Category.id).where(Category.name == clean)) is not None:
+        raise DomainError.invalid("A category with this name already exists", "name")
+    category = Category(name=clean, parent_id=parent_id)
+    session.add(category)
+    await session.flush()
+    return category
+
+
+async def create_product(
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    sku: str,
+    name: str,
+    base_price: Decimal,
+    unit: str | None = None,
+    cost_price: Decimal | None = None,
+    category_id: int | None = None,
+) -> ProductRow:
+    """Raises: DomainError PERMISSION_DENIED unless ADMIN; INVALID for a bad or taken SKU, a
+    blank name or a bad price; NOT_FOUND for an unknown category."""
+    actor.require(Role.ADMIN)
+    problems = []
+    checks = [
+        lambda: check_code(sku, "sku"),
+        lambda: check_text(name, "name", max_len=300),
+        lambda: check_text(unit, "unit", max_len=20, required=False),
+        lambda: parse_amount(base_price, "basePrice"),
+        lambda: None if cost_price is None else parse_amount(cost_price, "costPrice"),
+    ]
+    values = []
+    for check in checks:
+        try:
+            values.append(check())
+        except DomainError as e:
+            problems.extend(e.problems)
+            values.append(None)
+    if problems:
+        raise DomainError(problems)
+    clean_sku, clean_name, clean_unit, price, cost = values
+    category_name = None
+    if category_id is not None:
+        category = await session.get(Category, category_id)
+        if category is None:
+            raise DomainError.not_found("Category", "categoryId")
+        category_name = category.name
+    if await session.scalar(select(Product.id).where(Product.sku == clean_sku)) is not None:
+        raise DomainError.invalid("A product with this SKU already exists", "sku")
+    product = Product(
+        sku=clean_sku,
+        name=clean_name,
+        unit=clean_unit or "pcs",
+        base_price=price,
+        cost_price=cost,
+        category_id=category_id,
+        active=True,
+    )
+    session.add(product)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise DomainError.invalid("A product with this SKU already exists", "sku") from None
+    return ProductRow(
+        product.id, product.sku, product.name, product.unit, category_id, category_name,
+        product.base_price, product.cost_price, True, 0,
+    )  # fmt: skip

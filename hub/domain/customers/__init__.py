@@ -1,0 +1,1 @@
+"""Trade customers (dealers, distributors, stores), their groups and regions."""

@@ -1,0 +1,1 @@
+"""Warehouses, stock levels and reservations."""

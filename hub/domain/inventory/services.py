@@ -1,0 +1,212 @@
+"""Warehouses, stock levels and the atomic reservation of stock for orders.
+
+Concurrency rule: a transaction that changes more than one stock row locks them through
+:func:`_lock_stock`, always ordered by (product, warehouse priority, warehouse id). Every writer
+takes its locks in the same order, so writers queue instead of deadlocking. On SQLite the write
+transaction itself is exclusive (BEGIN IMMEDIATE). CHECK constraints keep quantities
+non-negative as a backstop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.domain.auth.models import Role
+from hub.domain.auth.principal import Principal
+from hub.domain.base import utcnow
+from hub.domain.catalog.models import Product
+from hub.domain.errors import DomainError
+from hub.domain.inventory.models import Reservation, Stock, Warehouse
+from hub.domain.validation import check_code, check_text
+
+__all__ = [
+    "Allocation",
+    "Shortage",
+    "StockView",
+    "create_warehouse",
+    "list_warehouses",
+    "release_order",
+    "reserve",
+    "set_stock",
+]
+
+MAX_QUANTITY = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class StockView:
+    sku: str
+    warehouse_code: str
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """``quantity`` units of a product taken from one stock row."""
+
+    stock_id: int
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shortage:
+    product_id: int
+    requested: int
+    available: int
+
+
+async def list_warehouses(session: AsyncSession) -> list[Warehouse]:
+    stmt = select(Warehouse).order_by(Warehouse.priority, Warehouse.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def create_warehouse(
+    session: AsyncSession, actor: Principal, *, code: str, name: str, priority: int = 100
+) -> Warehouse:
+    """Raises: DomainError PERMISSION_DENIED unless ADMIN; INVALID for a bad or taken code."""
+    actor.require(Role.ADMIN)
+    clean_code = check_code(code, "code", max_len=40)
+    clean_name = check_text(name, "name", max_len=200)
+    if not 0 <= priority <= 10_000:
+        raise DomainError.invalid("priority must be between 0 and 10000", "priority")
+    if await session.scalar(select(Warehouse.id).where(Warehouse.code == clean_code)) is not None:
+        raise DomainError.invalid("A warehouse with this code already exists", "code")
+    warehouse = Warehouse(code=clean_code, name=clean_name, priority=priority)
+    session.add(warehouse)
+    await session.flush()
+    return warehouse
+
+
+async def set_stock(
+    session: AsyncSession, actor: Principal, *, sku: str, warehouse_code: str, quantity: int
+) -> StockView:
+    """Set the on-hand quantity of ``sku`` in a warehouse (a count is the truth).
+
+    Reserved stays as it is; on hand below reserved is a shortage shown as 0 available.
+
+    Raises:
+        DomainError: PERMISSION_DENIED unless ADMIN or WAREHOUSE; INVALID for a negative or
+            huge quantity; NOT_FOUND for an unknown SKU or warehouse.
+    """
+    actor.require(Role.WAREHOUSE)
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise DomainError.invalid(f"quantity must be between 0 and {MAX_QUANTITY}", "quantity")
+    product_id = await session.scalar(select(Product.id).where(Product.sku == sku))
+    if product_id is None:
+        raise DomainError.not_found("Product", "sku")
+    warehouse_id = await session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse_code))
+    if warehouse_id is None:
+        raise DomainError.not_found("Warehouse", "warehouseCode")
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    stmt = insert(Stock).values(
+        product_id=product_id, warehouse_id=warehouse_id, on_hand=quantity, reserved=0, updated_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Stock.product_id, Stock.warehouse_id],
+        set_={"on_hand": quantity, "updated_at": now},
+    ).returning(Stock.on_hand, Stock.reserved)
+    on_hand, reserved = (await session.execute(stmt)).one()
+    return StockView(sku, warehouse_code, int(on_hand), int(reserved))
+
+
+async def _lock_stock(
+    session: AsyncSession, product_ids: Sequence[int]
+) -> list[tuple[int, int, int, int]]:
+    """Lock and return (stock id, product id, on hand, reserved) in the global lock order."""
+    stmt = (
+        select(Stock.id, Stock.product_id, Stock.on_hand, Stock.reserved)
+        .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+        .where(Stock.product_id.in_(product_ids))
+        .order_by(Stock.product_id, Warehouse.priority, Warehouse.id)
+    )
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Stock)
+    return [tuple(r) for r in (await session.execute(stmt)).all()]  # type: ignore[misc]
+
+
+_stock = Stock.__table__
+# A Core statement run with a list of parameters: one executemany, whatever the count.
+_ADD_RESERVED = (
+    update(_stock)
+    .where(_stock.c.id == bindparam("sid"))
+    .values(reserved=_stock.c.reserved + bindparam("q"), updated_at=bindparam("now"))
+)
+
+
+async def reserve(
+    session: AsyncSession, order_id: int, demand: Mapping[int, int]
+) -> list[Shortage]:
+    """Reserve ``demand`` (product id → quantity) for an order, all or nothing.
+
+    Warehouses are tried by priority; one product may be split across warehouses. A
+    warehouse is never taken below zero available. Returns the shortages, one per product
+    that cannot be covered; when there are any, nothing has been changed.
+    """
+    product_ids = sorted(demand)
+    rows = await _lock_stock(session, product_ids)
+    by_product: dict[int, list[tuple[int, int, int, int]]] = {}
+    for row in rows:
+        by_product.setdefault(row[1], []).append(row)
+    allocations: list[Allocation] = []
+    shortages: list[Shortage] = []
+    for pid in product_ids:
+        remaining = demand[pid]
+        available_total = 0
+        taken: list[Allocation] = []
+        for sid, _pid, on_hand, reserved in by_product.get(pid, []):
+            available = max(on_hand - reserved, 0)
+            available_total += available
+            if remaining and available:
+                q = min(available, remaining)
+                taken.append(Allocation(sid, pid, q))
+                remaining -= q
+        if remaining:
+            shortages.append(Shortage(pid, demand[pid], available_total))
+        else:
+            allocations.extend(taken)
+    if shortages:
+        return shortages
+    now = utcnow()
+    await session.execute(
+        _ADD_RESERVED, [{"sid": a.stock_id, "q": a.quantity, "now": now} for a in allocations]
+    )
+    session.add_all(
+        Reservation(order_id=order_id, stock_id=a.stock_id, quantity=a.quantity) for a in allocations
+    )
+    return []
+
+
+async def release_order(session: AsyncSession, order_id: int) -> int:
+    """Give back every unit reserved for an order; returns how many units were released.
+
+    The caller must already have moved the order out of its reserving state in this
+    transaction (a conditional status update), so that racing cancels release once.
+    """
+    held = (
+        await session.execute(
+            select(Reservation.stock_id, Reservation.quantity, Stock.product_id)
+            .join(Stock, Stock.id == Reservation.stock_id)
+            .where(Reservation.order_id == order_id)
+        )
+    ).all()
+    if not held:
+        return 0
+    await _lock_stock(session, sorted({r[2] for r in held}))
+    per_stock: dict[int, int] = {}
+    for stock_id, quantity, _pid in held:
+        per_stock[stock_id] = per_stock.get(stock_id, 0) + quantity
+    now = utcnow()
+    await session.execute(
+        _ADD_RESERVED, [{"sid": sid, "q": -q, "now": now} for sid, q in sorted(per_stock.items())]
+    )
+    await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
+    return sum(per_stock.values())

@@ -1,0 +1,35 @@
+"""Imports every area's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from hub.domain.auth.models import Role, User
+from hub.domain.base import Base
+from hub.domain.catalog.models import Category, Product
+from hub.domain.customers.models import Customer, CustomerGroup
+from hub.domain.inventory.models import Reservation, Stock, Warehouse
+from hub.domain.orders.models import (
+    ApprovalStep,
+    IdempotencyRecord,
+    Order,
+    OrderEvent,
+    OrderLine,
+)
+from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
+
+__all__ = [
+    "ApprovalStep",
+    "Base",
+    "Category",
+    "Customer",
+    "CustomerGroup",
+    "IdempotencyRecord",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OutboxEvent",
+    "ProcessedEvent",
+    "Product",
+    "Reservation",
+    "Role",
+    "Stock",
+    "User",
+    "Warehouse",
+]

@@ -1,0 +1,1 @@
+"""Orders: placing, approving, rejecting and cancelling, with their timeline."""

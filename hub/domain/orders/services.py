@@ -1,0 +1,454 @@
+"""Placing orders and moving them through their lifecycle.
+
+Every function takes a session whose transaction the caller owns (``Database.write()``), and
+raises :class:`~hub.domain.errors.DomainError` before anything is committed when the request
+cannot be carried out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from hub.domain.auth.models import Role
+from hub.domain.auth.principal import Principal
+from hub.domain.base import utcnow
+from hub.domain.customers.models import Customer
+from hub.domain.errors import DomainError, ErrorCode, Problem
+from hub.domain.inventory.services import release_order, reserve
+from hub.domain.orders.models import (
+    ApprovalStep,
+    IdempotencyRecord,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    StepStatus,
+    TimelineKind,
+)
+from hub.domain.outbox.services import record_event
+from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
+from hub.domain.pricing.quotes import LineInput, PricedLines, check_lines, price_lines
+
+__all__ = [
+    "IdempotencyRace",
+    "LineInput",
+    "approve_order",
+    "cancel_order",
+    "create_order",
+    "get_order",
+    "list_orders",
+    "reject_order",
+]
+
+MAX_NOTE = 2000
+MAX_KEY = 200
+APPROVAL_HOURS = 24
+ORDER_FOR_CUSTOMER_ROLES = (Role.SALES, Role.SALES_MANAGER, Role.DIRECTOR)
+DECIDE_ROLES = (Role.SALES_MANAGER,)
+STAFF_CANCEL_ROLES = (Role.SALES_MANAGER,)
+
+
+class IdempotencyRace(Exception):
+    """Another request with the same idempotency key committed first; run again to replay it."""
+
+
+def _full_order():  # type: ignore[no-untyped-def]
+    return (
+        select(Order)
+        .options(
+            joinedload(Order.customer),
+            selectinload(Order.lines),
+            selectinload(Order.steps),
+            selectinload(Order.events),
+        )
+    )
+
+
+def _visible(stmt, actor: Principal):  # type: ignore[no-untyped-def]
+    if actor.is_staff:
+        return stmt
+    return stmt.where(Order.customer_id == (actor.customer_id or -1))
+
+
+async def get_order(session: AsyncSession, actor: Principal, order_id: int) -> Order | None:
+    """The order with its lines, approval and timeline; None if missing or not ``actor``'s."""
+    stmt = _visible(_full_order().where(Order.id == order_id), actor)
+    return (await session.execute(stmt)).unique().scalar_one_or_none()
+
+
+async def list_orders(
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    status: OrderStatus | None = None,
+    customer_id: int | None = None,
+) -> Page[Order]:
+    """Orders ``actor`` may see, newest first.
+
+    Raises:
+        DomainError: INVALID for a bad ``first`` or cursor.
+    """
+    limit = check_first(first)
+    after_id = decode_cursor("order", after)
+    stmt = _visible(_full_order(), actor)
+    if status is not None:
+        stmt = stmt.where(Order.status == status.value)
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    if after_id is not None:
+        try:
+            stmt = stmt.where(Order.id < int(after_id))
+        except ValueError:
+            raise DomainError.invalid("after is not a valid cursor", "after") from None
+    stmt = stmt.order_by(Order.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).unique().scalars())
+    has_next = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, has_next, encode_cursor("order", rows[-1].id) if rows else None)
+
+
+def _request_hash(customer_id: int | None, note: str | None, lines: Sequence[LineInput]) -> str:
+    body = json.dumps(
+        {"customerId": customer_id, "note": note, "lines": [[x.sku, x.quantity] for x in lines]},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def _order_customer(
+    session: AsyncSession, actor: Principal, customer_id: int | None
+) -> Customer:
+    if actor.is_staff:
+        actor.require(*ORDER_FOR_CUSTOMER_ROLES)
+        if customer_id is None:
+            raise DomainError.invalid("Staff must name the customer to order for", "customerId")
+        customer = await session.get(Customer, customer_id)
+    else:
+        if actor.customer_id is None:
+            raise DomainError.denied()
+        if customer_id is not None and customer_id != actor.customer_id:
+            raise DomainError.not_found("Customer", "customerId")
+        customer = await session.get(Customer, actor.customer_id)
+    if customer is None:
+        raise DomainError.not_found("Customer", "customerId")
+    if not customer.active:
+        raise DomainError.one(ErrorCode.NOT_ORDERABLE, "This customer account is not active", "customerId")
+    return customer
+
+
+async def create_order(
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    lines: Sequence[LineInput],
+    note: str | None = None,
+    customer_id: int | None = None,
+    idempotency_key: str | None = None,
+    currency: str = "CNY",
+) -> Order:
+    """Price the lines, reserve their stock and record the order, all in the caller's
+    transaction. The order starts ``PENDING_APPROVAL``; an ``order.placed`` event goes to the
+    outbox.
+
+    Raises:
+        DomainError: PERMISSION_DENIED for a role that may not order; INVALID for bad lines,
+            note or key; NOT_FOUND for an unknown customer or SKU; INSUFFICIENT_STOCK, one per
+            short SKU; IDEMPOTENCY_CONFLICT when the key was used with another input.
+        IdempotencyRace: a concurrent request with the same key won; retry to replay it.
+    """
+    if note is not None and len(note) > MAX_NOTE:
+        raise DomainError.invalid(f"note must be at most {MAX_NOTE} characters", "note")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
+        raise DomainError.invalid(f"idempotencyKey must be 1 to {MAX_KEY} characters", "idempotencyKey")
+    if not actor.is_staff and actor.customer_id is None:
+        raise DomainError.denied()
+    if actor.is_staff:
+        actor.require(*ORDER_FOR_CUSTOMER_ROLES)
+    problems = check_lines(lines)
+    if problems:
+        raise DomainError(problems)
+
+    request_hash = None
+    if idempotency_key is not None:
+        request_hash = _request_hash(customer_id, note, lines)
+        prior = (
+            await session.execute(
+                select(IdempotencyRecord.request_hash, IdempotencyRecord.order_id).where(
+                    IdempotencyRecord.user_id == actor.user_id,
+                    IdempotencyRecord.key == idempotency_key,
+                )
+            )
+        ).first()
+        if prior is not None:
+            if prior[0] != request_hash:
+                raise DomainError.one(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "This idempotencyKey was already used with a different order",
+                    "idempotencyKey",
+                )
+            replay = await get_order(session, actor, prior[1])
+            if replay is None:  # pragma: no cover - keys are per user; the order stays visible
+                raise DomainError.not_found("Order")
+            return replay
+
+    customer = await _order_customer(session, actor, customer_id)
+
+    priced = await price_lines(session, customer.id, lines)
+    if priced.problems:
+        raise DomainError(priced.problems)
+    now = utcnow()
+    order_lines = [
+        OrderLine(
+            line_no=line_no,
+            product_id=x.product_id,
+            sku=x.sku,
+            name=x.name,
+            quantity=x.quantity,
+            unit_price=x.unit_price,
+            line_total=x.line_total,
+            applied_rules=[r.as_dict() for r in x.rules],
+        )
+        for line_no, x in enumerate(priced.lines, start=1)
+    ]
+    order = Order(
+        customer_id=customer.id,
+        customer=customer,
+        status=OrderStatus.PENDING_APPROVAL.value,
+        note=note,
+        currency=currency,
+        subtotal=priced.subtotal,
+        discount_total=priced.discount_total,
+        total=priced.total,
+        placed_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        lines=order_lines,
+        steps=[
+            ApprovalStep(
+                position=1,
+                name="Sales manager approval",
+                role=Role.SALES_MANAGER.value,
+                status=StepStatus.PENDING.value,
+                due_at=now + timedelta(hours=APPROVAL_HOURS),
+            )
+        ],
+        events=[
+            OrderEvent(
+                at=now,
+                kind=TimelineKind.PLACED.value,
+                message=f"Order placed by {actor.email} with {len(order_lines)} line(s); stock reserved",
+                actor=actor.email,
+            )
+        ],
+    )
+    session.add(order)
+    await session.flush()  # order id for the rows below
+
+    demand = {x.product_id: x.quantity for x in priced.lines}
+    shortages = await reserve(session, order.id, demand)
+    if shortages:
+        by_product = {x.product_id: x for x in priced.lines}
+        raise DomainError(
+            Problem(
+                ErrorCode.INSUFFICIENT_STOCK,
+                f"Only {s.available} of {by_product[s.product_id].sku} available;"
+                f" {s.requested} requested",
+                f"lines.{by_product[s.product_id].first_index}.quantity",
+            )
+            for s in shortages
+        )
+    record_event(
+        session,
+        "order.placed",
+        "order",
+        order.id,
+        {"orderId": order.id, "customerId": customer.id, "total": str(order.total), "currency": currency},
+    )
+    if idempotency_key is not None and request_hash is not None:
+        session.add(
+            IdempotencyRecord(
+                user_id=actor.user_id, key=idempotency_key, request_hash=request_hash, order_id=order.id
+            )
+        )
+    try:
+        await session.flush()
+    except IntegrityError as e:
+        if idempotency_key is not None and "idempotency" in str(e.orig).lower():
+            raise IdempotencyRace() from None
+        raise
+    return order
+
+
+async def _transition(
+    session: AsyncSession,
+    actor: Principal,
+    order_id: int,
+    allowed_from: Sequence[OrderStatus],
+    to: OrderStatus,
+) -> None:
+    """Move the order from one of ``allowed_from`` to ``to``, atomically (a conditional UPDATE:
+    of racing requests exactly one wins).
+
+    Raises:
+        DomainError: NOT_FOUND when it does not exist or ``actor`` may not see it;
+            INVALID_TRANSITION when it is in another state.
+    """
+    stmt = (
+        update(Order)
+        .where(Order.id == order_id, Order.status.in_([s.value for s in allowed_from]))
+        .values(status=to.value, updated_at=utcnow())
+        .returning(Order.id)
+    )
+    if not actor.is_staff:
+        stmt = stmt.where(Order.customer_id == (actor.customer_id or -1))
+    if (await session.execute(stmt)).first() is not None:
+        return
+    current = await session.scalar(_visible(select(Order.status).where(Order.id == order_id), actor))
+    if current is None:
+        raise DomainError.not_found("Order", "id")
+    raise DomainError.one(
+        ErrorCode.INVALID_TRANSITION, f"An order in status {current} cannot become {to.value}", "id"
+    )
+
+
+async def _decide_step(
+    session: AsyncSession, actor: Principal, order_id: int, status: StepStatus, comment: str | None
+) -> None:
+    await session.execute(
+        update(ApprovalStep)
+        .where(ApprovalStep.order_id == order_id, ApprovalStep.status == StepStatus.PENDING.value)
+        .values(status=status.value, decided_by=actor.email, decided_at=utcnow(), comment=comment)
+    )
+
+
+def _timeline(session: AsyncSession, order_id: int, kind: TimelineKind, message: str, actor: Principal) -> None:
+    session.add(OrderEvent(order_id=order_id, at=utcnow(), kind=kind.value, message=message, actor=actor.email))
+
+
+async def _reload(session: AsyncSession, actor: Principal, order_id: int) -> Order:
+    await session.flush()
+    stmt = _visible(_full_order().where(Order.id == order_id), actor).execution_options(
+        populate_existing=True
+    )
+    return (await session.execute(stmt)).unique().scalar_one()
+
+
+def _check_comment(text: str | None, field: str, required: bool = False) -> str | None:
+    if text is not None:
+        text = text.strip() or None
+    if required and not text:
+        raise DomainError.invalid(f"Give a {field}", field)
+    if text is not None and len(text) > MAX_NOTE:
+        raise DomainError.invalid(f"{field} must be at most {MAX_NOTE} characters", field)
+    return text
+
+
+async def approve_order(
+    session: AsyncSession, actor: Principal, order_id: int, comment: str | None = None
+) -> Order:
+    """Decide the pending approval step: the order becomes APPROVED.
+
+    Raises:
+        DomainError: PERMISSION_DENIED unless SALES_MANAGER or ADMIN; NOT_FOUND;
+            INVALID_TRANSITION unless PENDING_APPROVAL.
+    """
+    actor.require(*DECIDE_ROLES)
+    comment = _check_comment(comment, "comment")
+    await _transition(session, actor, order_id, [OrderStatus.PENDING_APPROVAL], OrderStatus.APPROVED)
+    await _decide_step(session, actor, order_id, StepStatus.APPROVED, comment)
+    _timeline(session, order_id, TimelineKind.APPROVED, f"Approved by {actor.email}" + (f": {comment}" if comment else ""), actor)
+    record_event(session, "order.approved", "order", order_id, {"orderId": order_id})
+    return await _reload(session, actor, order_id)
+
+
+async def reject_order(session: AsyncSession, actor: Principal, order_id: int, reason: str) -> Order:
+    """Reject a pending order and release its stock.
+
+    Raises:
+        DomainError: PERMISSION_DENIED unless SALES_MANAGER or ADMIN; INVALID for a blank
+            reason; NOT_FOUND; INVALID_TRANSITION unless PENDING_APPROVAL.
+    """
+    actor.require(*DECIDE_ROLES)
+    clean = _check_comment(reason, "reason", required=True)
+    await _transition(session, actor, order_id, [OrderStatus.PENDING_APPROVAL], OrderStatus.REJECTED)
+    await _decide_step(session, actor, order_id, StepStatus.REJECTED, clean)
+    released = await release_order(session, order_id)
+    _timeline(session, order_id, TimelineKind.REJECTED, f"Rejected by {actor.email}: {clean}; {released} unit(s) released", actor)
+    record_event(session, "order.rejected", "order", order_id, {"orderId": order_id, "reason": clean})
+    return await _reload(session, actor, order_id)
+
+
+async def cancel_order(
+    session: AsyncSession, actor: Principal, order_id: int, reason: str | None = None
+) -> Order:
+    """Cancel an order and release its stock exactly once.
+
+    A customer user may cancel its own orders while PENDING_APPROVAL; SALES_MANAGER and
+    ADMIN while PENDING_APPROVAL or APPROVED.
+
+    Raises:
+        DomainError: PERMISSION_DENIED for other staff roles; NOT_FOUND; INVALID_TRANSITION.
+    """
+    if actor.is_staff:
+        actor.require(*STAFF_CANCEL_ROLES)
+        allowed = [OrderStatus.PENDING_APPROVAL, OrderStatus.APPROVED]
+    else:
+        allowed = [OrderStatus.PENDING_APPROVAL]
+    clean = _check_comment(reason, "reason")
+    await _transition(session, actor, order_id, allowed, OrderStatus.CANCELLED)
+    await _decide_step(session, actor, order_id, StepStatus.SKIPPED, None)
+    released = await release_order(session, order_id)
+    _timeline(
+        session, order_id, TimelineKind.CANCELLED,
+        f"Cancelled by {actor.email}" + (f": {clean}" if clean else "") + f"; {released} unit(s) released",
+        actor,
+    )  # fmt: skip
+    record_event(session, "order.cancelled", "order", order_id, {"orderId": order_id, "reason": clean})
+    return await _reload(session, actor, order_id)
+
+
+async def quote_order(
+    session: AsyncSession,
+    actor: Principal,
+    lines: Sequence[LineInput],
+    customer_id: int | None = None,
+) -> PricedLines:
+    """What :func:`create_order` would charge for ``lines`` now; problems are returned, not
+    raised. Staff may name a customer to quote for; customer users always get their own prices.
+    """
+    if actor.is_staff:
+        if customer_id is not None and await session.get(Customer, customer_id) is None:
+            return PricedLines(problems=[Problem(ErrorCode.NOT_FOUND, "Customer not found", "customerId")])
+        target = customer_id
+    else:
+        if customer_id is not None and customer_id != actor.customer_id:
+            return PricedLines(problems=[Problem(ErrorCode.NOT_FOUND, "Customer not found", "customerId")])
+        target = actor.customer_id
+    return await price_lines(session, target, lines)
+
+
+async def count_orders(
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    status: OrderStatus | None = None,
+    customer_id: int | None = None,
+) -> int:
+    """How many orders :func:`list_orders` would page through."""
+    stmt = _visible(select(func.count()).select_from(Order), actor)
+    if status is not None:
+        stmt = stmt.where(Order.status == status.value)
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    return int((await session.execute(stmt)).scalar_one())

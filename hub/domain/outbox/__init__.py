@@ -1,0 +1,1 @@
+"""The transactional outbox: events committed with the change that caused them."""

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.domain.base import Base, UTCDateTime, utcnow
+
+
+class OutboxEvent(Base):
+    """An event to publish. Written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(80))
+    aggregate: Mapped[str] = mapped_column(String(40))
+    aggregate_id: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessedEvent(Base):
+    """Marks an outbox event as handled by one handler, so a redelivery is a no-op."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("event_id", "handler"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    handler: Mapped[str] = mapped_column(String(120))
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,1 @@
+"""Resolving the price a customer pays, with the rules that produced it."""

@@ -1,0 +1,112 @@
+"""Pricing a list of order lines: what a quote shows and what an order charges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.domain.catalog.models import Product
+from hub.domain.errors import ErrorCode, Problem
+from hub.domain.money import round_money
+from hub.domain.pricing.services import AppliedRule, load_price_book
+
+__all__ = ["LineInput", "MAX_LINES", "MAX_QUANTITY", "PricedLine", "PricedLines", "check_lines", "price_lines"]
+
+MAX_LINES = 500
+MAX_QUANTITY = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    product_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    rules: tuple[AppliedRule, ...]
+    first_index: int  # position of the SKU's first line in the request
+
+
+@dataclass(slots=True)
+class PricedLines:
+    lines: list[PricedLine] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    subtotal: Decimal = Decimal("0.00")
+    discount_total: Decimal = Decimal("0.00")
+
+    @property
+    def total(self) -> Decimal:
+        return round_money(self.subtotal - self.discount_total)
+
+
+def check_lines(lines: Sequence[LineInput]) -> list[Problem]:
+    """The count of lines and each quantity, as the API contract states them."""
+    if not 1 <= len(lines) <= MAX_LINES:
+        return [Problem(ErrorCode.INVALID, f"An order has 1 to {MAX_LINES} lines", "lines")]
+    return [
+        Problem(ErrorCode.INVALID, f"Quantity must be between 1 and {MAX_QUANTITY:,}", f"lines.{i}.quantity")
+        for i, line in enumerate(lines)
+        if not 1 <= line.quantity <= MAX_QUANTITY
+    ]
+
+
+async def price_lines(
+    session: AsyncSession, customer_id: int | None, lines: Sequence[LineInput]
+) -> PricedLines:
+    """Merge repeated SKUs, look the products up and price them for ``customer_id``.
+
+    Unknown or inactive SKUs and bad quantities become ``problems`` (NOT_FOUND at
+    ``lines.N.sku``, INVALID at ``lines.N.quantity``); the other lines are priced. Two statements
+    at most, whatever the number of lines.
+    """
+    result = PricedLines(problems=check_lines(lines))
+    if result.problems and result.problems[0].field == "lines":
+        return result
+    bad = {p.field for p in result.problems}
+    merged: dict[str, int] = {}
+    first_index: dict[str, int] = {}
+    for i, x in enumerate(lines):
+        if f"lines.{i}.quantity" in bad:
+            continue
+        merged[x.sku] = merged.get(x.sku, 0) + x.quantity
+        first_index.setdefault(x.sku, i)
+    stmt = select(Product.id, Product.sku, Product.name, Product.base_price, Product.active).where(
+        Product.sku.in_(sorted(merged))
+    )
+    found = {r.sku: r for r in (await session.execute(stmt)).all() if r.active} if merged else {}
+    for i, x in enumerate(lines):
+        if x.sku not in found:
+            result.problems.append(
+                Problem(ErrorCode.NOT_FOUND, f"Product {x.sku!r} not found", f"lines.{i}.sku")
+            )
+    book = await load_price_book(session, customer_id, [r.id for r in found.values()])
+    subtotal = Decimal("0.00")
+    for sku, quantity in merged.items():
+        p = found.get(sku)
+        if p is None:
+            continue
+        price = book.price(p.id, p.base_price, quantity)
+        line_total = round_money(price.unit_price * quantity)
+        subtotal += line_total
+        result.lines.append(
+            PricedLine(p.id, sku, p.name, quantity, price.unit_price, line_total, price.rules, first_index[sku])
+        )
+    result.problems.sort(key=lambda p: _field_order(p.field))
+    result.subtotal = round_money(subtotal)
+    return result
+
+
+def _field_order(name: str | None) -> tuple[int, str]:
+    parts = (name or "").split(".")
+    return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1, name or "")

@@ -1,0 +1,43 @@
+"""Small checks of client text shared by the areas."""
+
+from __future__ import annotations
+
+import re
+
+from hub.domain.errors import DomainError
+
+__all__ = ["CODE_RE", "check_code", "check_text"]
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
+
+
+def check_text(value: str | None, field: str, *, max_len: int, required: bool = True) -> str | None:
+    """Strip ``value`` and check its length.
+
+    Raises:
+        DomainError: INVALID when required and blank, or longer than ``max_len``.
+    """
+    if value is None:
+        if required:
+            raise DomainError.invalid(f"{field} is required", field)
+        return None
+    text = value.strip()
+    if required and not text:
+        raise DomainError.invalid(f"{field} must not be blank", field)
+    if len(text) > max_len:
+        raise DomainError.invalid(f"{field} must be at most {max_len} characters", field)
+    return text or None
+
+
+def check_code(value: str, field: str, max_len: int = 64) -> str:
+    """A SKU or code: letters, digits and ``._-/``, starting with a letter or digit.
+
+    Raises:
+        DomainError: INVALID otherwise.
+    """
+    text = value.strip()
+    if not CODE_RE.match(text) or len(text) > max_len:
+        raise DomainError.invalid(
+            f"{field} must be 1-{max_len} letters, digits or . _ - / (no spaces)", field
+        )
+    return text

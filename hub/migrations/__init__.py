@@ -1,0 +1,26 @@
+"""Alembic migrations, run by ``hub migrate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from hub.settings import Settings
+
+__all__ = ["alembic_config", "upgrade"]
+
+HERE = Path(__file__).parent
+
+
+def alembic_config(settings: Settings) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.attributes["settings"] = settings
+    return cfg
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (blocking; call from a thread inside async code)."""
+    command.upgrade(alembic_config(settings), revision)

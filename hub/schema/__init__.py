@@ -1,0 +1,45 @@
+"""The GraphQL schema: each area contributes its queries and one module per mutation."""
+
+from __future__ import annotations
+
+from strawberry.tools import merge_types
+
+from hub.schema.auth.queries import AuthQueries
+from hub.schema.auth.token_create import TokenCreateMutation
+from hub.schema.auth.user_create import UserCreateMutation
+from hub.schema.catalog.category_create import CategoryCreateMutation
+from hub.schema.catalog.product_create import ProductCreateMutation
+from hub.schema.catalog.queries import CatalogQueries
+from hub.schema.customers.customer_create import CustomerCreateMutation
+from hub.schema.customers.queries import CustomerQueries
+from hub.schema.inventory.queries import InventoryQueries
+from hub.schema.inventory.stock_set import StockSetMutation
+from hub.schema.inventory.warehouse_create import WarehouseCreateMutation
+from hub.schema.orders.order_approve import OrderApproveMutation
+from hub.schema.orders.order_cancel import OrderCancelMutation
+from hub.schema.orders.order_create import OrderCreateMutation
+from hub.schema.orders.order_reject import OrderRejectMutation
+from hub.schema.orders.queries import OrderQueries
+
+Query = merge_types(
+    "Query",
+    (AuthQueries, CatalogQueries, OrderQueries, CustomerQueries, InventoryQueries),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        TokenCreateMutation,
+        UserCreateMutation,
+        CategoryCreateMutation,
+        ProductCreateMutation,
+        CustomerCreateMutation,
+        WarehouseCreateMutation,
+        StockSetMutation,
+        OrderCreateMutation,
+        OrderCancelMutation,
+        OrderApproveMutation,
+        OrderRejectMutation,
+    ),
+)
+
+__all__ = ["Mutation", "Query"]

@@ -1,0 +1,136 @@
+"""Types and helpers shared by every area of the schema: Money, Error, ids, pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
+from strawberry.types import Info
+
+from hub.domain.errors import DomainError, Problem
+from hub.domain.errors import ErrorCode as DomainErrorCode
+from hub.domain.money import round_money
+from hub.schema.context import Context
+
+__all__ = [
+    "Error",
+    "ErrorCode",
+    "Money",
+    "PageInfo",
+    "decode_id",
+    "encode_id",
+    "errors_of",
+    "money",
+    "principal_or_none",
+    "wants",
+]
+
+ErrorCode = strawberry.enum(
+    DomainErrorCode,
+    name="ErrorCode",
+    description="Why a mutation was refused. When `errors` is non-empty nothing was written.",
+)
+
+AppInfo = Info[Context, None]
+
+
+@strawberry.type(description="An amount of money in one currency.")
+class Money:
+    amount: Decimal = strawberry.field(
+        description='The amount as a decimal string with exactly 2 decimals, e.g. "1234.50".'
+    )
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. CNY.")
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    return Money(amount=round_money(amount), currency=currency)
+
+
+@strawberry.type(description="One problem with a mutation's input or with what it asked for.")
+class Error:
+    field: str | None = strawberry.field(
+        description="The input field at fault (dotted path, e.g. `lines.2.quantity`), or null."
+    )
+    code: ErrorCode = strawberry.field(description="A stable machine-readable code.")  # type: ignore[valid-type]
+    message: str = strawberry.field(description="A human-readable explanation.")
+
+
+def errors_of(error: DomainError | Iterable[Problem]) -> list[Error]:
+    problems = error.problems if isinstance(error, DomainError) else error
+    return [Error(field=p.field, code=p.code, message=p.message) for p in problems]
+
+
+@strawberry.type(description="Where a page of a connection ends, and whether more follow.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when another page follows.")
+    has_previous_page: bool = strawberry.field(
+        description="Always false: pages are walked forwards with `after`."
+    )
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last edge; pass it as `after` for the next page."
+    )
+
+
+def encode_id(kind: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode().rstrip("="))
+
+
+def decode_id(kind: str, value: str | None) -> int | None:
+    """The primary key inside an opaque id of ``kind``; None for anything else."""
+    if not value or len(value) > 64:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        prefix, _, pk = raw.partition(":")
+        if prefix != kind or not pk.isdigit():
+            return None
+        number = int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def principal_or_none(info: AppInfo):  # type: ignore[no-untyped-def]
+    return info.context.principal
+
+
+def query_error(error: DomainError) -> GraphQLError:
+    """A query argument problem (queries have no payload): a GraphQL error naming it."""
+    return GraphQLError(
+        error.problems[0].message,
+        extensions={"code": error.problems[0].code.value, "field": error.problems[0].field},
+    )
+
+
+def _selections(info: AppInfo, nodes: Iterable[Any]) -> Iterable[FieldNode]:
+    fragments = info._raw_info.fragments
+    for node in nodes:
+        if isinstance(node, FieldNode):
+            yield node
+        elif isinstance(node, InlineFragmentNode):
+            yield from _selections(info, node.selection_set.selections)
+        elif isinstance(node, FragmentSpreadNode):
+            fragment = fragments.get(node.name.value)
+            if fragment is not None:
+                yield from _selections(info, fragment.selection_set.selections)
+
+
+def wants(info: AppInfo, *path: str) -> bool:
+    """True when the current field's selection contains ``path`` (e.g. "edges", "node", "price")."""
+    level: list[FieldNode] = list(info._raw_info.field_nodes)
+    for name in path:
+        nxt: list[FieldNode] = []
+        for node in level:
+            if node.selection_set is None:
+                continue
+            nxt.extend(f for f in _selections(info, node.selection_set.selections) if f.name.value == name)
+        if not nxt:
+            return False
+        level = nxt
+    return True

@@ -1,0 +1,40 @@
+"""What every resolver can reach: the caller, the database and the services' settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.db import Database
+from hub.domain.auth.principal import Principal
+from hub.domain.auth.services import LoginThrottle
+from hub.domain.auth.tokens import TokenService
+from hub.settings import Settings
+
+__all__ = ["AppState", "Context"]
+
+
+@dataclass(slots=True)
+class AppState:
+    """Built once per process by the app factory."""
+
+    settings: Settings
+    db: Database
+    tokens: TokenService
+    throttle: LoginThrottle
+
+
+@dataclass(slots=True)
+class Context:
+    """Per request."""
+
+    app: AppState
+    principal: Principal | None
+    request_id: str
+
+    @property
+    def db(self) -> Database:
+        return self.app.db
+
+    @property
+    def currency(self) -> str:
+        return self.app.settings.currency

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import strawberry
+
+from hub.domain.customers.services import get_customer, list_customers
+from hub.domain.errors import DomainError
+from hub.domain.pagination import encode_cursor
+from hub.schema.common import AppInfo, PageInfo, decode_id, query_error
+from hub.schema.customers.types import Customer, CustomerConnection, CustomerEdge
+
+
+@strawberry.type
+class CustomerQueries:
+    @strawberry.field(description="A customer by id: staff see any, customer users their own.")
+    async def customer(self, info: AppInfo, id: strawberry.ID) -> Customer | None:
+        p = info.context.principal
+        pk = decode_id("Customer", id)
+        if p is None or pk is None:
+            return None
+        async with info.context.db.read() as session:
+            c = await get_customer(session, p, pk)
+        return None if c is None else Customer.of(c, info.context.currency)
+
+    @strawberry.field(description="Customers by code. Staff only; null otherwise.")
+    async def customers(
+        self,
+        info: AppInfo,
+        first: int | None = 20,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> CustomerConnection | None:
+        p = info.context.principal
+        if p is None or not p.is_staff:
+            return None
+        try:
+            async with info.context.db.read() as session:
+                page = await list_customers(session, p, first=first, after=after, search=search)
+        except DomainError as e:
+            raise query_error(e) from None
+        c = info.context.currency
+        edges = [CustomerEdge(node=Customer.of(x, c), cursor=encode_cursor("code", x.code)) for x in page.items]
+        return CustomerConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=False,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=page.end_cursor,
+            ),
+        )

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import strawberry
+
+from hub.domain.errors import DomainError
+from hub.domain.orders.models import OrderStatus as DomainOrderStatus
+from hub.domain.orders.services import count_orders, get_order, list_orders
+from hub.domain.pagination import encode_cursor
+from hub.schema.common import AppInfo, PageInfo, decode_id, query_error, wants
+from hub.schema.orders.types import Order, OrderConnection, OrderEdge, OrderStatus
+
+
+async def order_connection(
+    info: AppInfo,
+    first: int | None,
+    after: str | None,
+    status: DomainOrderStatus | None,
+    customer_id: int | None = None,
+) -> OrderConnection | None:
+    p = info.context.principal
+    if p is None:
+        return None
+    if customer_id is not None and not p.can_see_customer(customer_id):
+        return None
+    try:
+        async with info.context.db.read() as session:
+            page = await list_orders(
+                session, p, first=first, after=after, status=status, customer_id=customer_id
+            )
+            total = (
+                await count_orders(session, p, status=status, customer_id=customer_id)
+                if wants(info, "totalCount")
+                else None
+            )
+    except DomainError as e:
+        raise query_error(e) from None
+    c = info.context.currency
+    edges = [OrderEdge(node=Order.of(o, c), cursor=encode_cursor("order", o.id)) for o in page.items]
+    return OrderConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=page.end_cursor,
+        ),
+        total_count=total,
+    )
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(description="Orders the caller may see, newest first; filter by status.")
+    async def orders(
+        self,
+        info: AppInfo,
+        first: int | None = 20,
+        after: str | None = None,
+        status: OrderStatus | None = None,  # type: ignore[valid-type]
+    ) -> OrderConnection | None:
+        return await order_connection(info, first, after, status)
+
+    @strawberry.field(description="One order; null when missing or not the caller's.")
+    async def order(self, info: AppInfo, id: strawberry.ID) -> Order | None:
+        p = info.context.principal
+        pk = decode_id("Order", id)
+        if p is None or pk is None:
+            return None
+        async with info.context.db.read() as session:
+            o = await get_order(session, p, pk)
+        return None if o is None else Order.of(o, info.context.currency)

@@ -1,0 +1,144 @@
+"""All process settings, read once from the environment (``HUB_*``).
+
+The domain never reads the environment: the composition root (CLI, app factory) builds a
+:class:`Settings` and passes values down. A missing or malformed setting raises
+:class:`ConfigError`, whose message is one line naming the variable; the CLI prints it and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = ["ConfigError", "Settings", "async_database_url"]
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. ``str(error)`` is one line naming the variable."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+DEMO_SECRET_KEY = "demo-insecure-secret-key-change-me-0123456789"
+
+
+def async_database_url(url: str) -> str:
+    """Map a plain ``sqlite:///…`` or ``postgresql://…`` URL onto the async driver the hub uses.
+
+    Raises:
+        ConfigError: the URL is not SQLite or PostgreSQL.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise ConfigError(f"HUB_DATABASE_URL is not a URL: {url!r}")
+    base = scheme.split("+", 1)[0].lower()
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in {"postgresql", "postgres"}:
+        return f"postgresql+asyncpg://{rest}"
+    raise ConfigError(
+        f"HUB_DATABASE_URL must be a sqlite:/// or postgresql:// URL, got scheme {scheme!r}"
+    )
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The hub's configuration. Build it with :meth:`from_env`; tests build it directly."""
+
+    database_url: str = "sqlite:///hub.db"
+    redis_url: str | None = None
+    secret_key: str = DEMO_SECRET_KEY
+    currency: str = "CNY"
+    token_ttl_seconds: int = 8 * 3600
+    graphiql: bool = True
+    introspection: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    max_body_bytes: int = 1_000_000
+    # Extra keyword arguments for the SQLAlchemy engine (tests shrink pools etc.).
+    engine_options: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``HUB_*`` variables.
+
+        Raises:
+            ConfigError: a variable is malformed (the message names it).
+        """
+        env = os.environ if env is None else env
+        database_url = env.get("HUB_DATABASE_URL") or "sqlite:///hub.db"
+        async_database_url(database_url)  # validate early, one-line error
+        if database_url.startswith("sqlite") and ":memory:" not in database_url:
+            path = database_url.split("///", 1)[-1]
+            parent = Path(path).expanduser().resolve().parent if path else None
+            if parent is not None and not parent.is_dir():
+                raise ConfigError(f"HUB_DATABASE_URL points into a missing folder: {parent}")
+        redis_url = env.get("HUB_REDIS_URL") or None
+        if redis_url is not None and urlsplit(redis_url).scheme not in {"redis", "rediss"}:
+            raise ConfigError(f"HUB_REDIS_URL must be a redis:// URL, got {redis_url!r}")
+        secret_key = env.get("HUB_SECRET_KEY") or ""
+        if not secret_key:
+            secret_key = DEMO_SECRET_KEY
+        elif len(secret_key) < 32:
+            raise ConfigError("HUB_SECRET_KEY must be at least 32 characters long")
+        currency = (env.get("HUB_CURRENCY") or "CNY").strip()
+        if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+            raise ConfigError(f"HUB_CURRENCY must be an ISO 4217 code like CNY, got {currency!r}")
+        log_level = (env.get("HUB_LOG_LEVEL") or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"HUB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        return cls(
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key=secret_key,
+            currency=currency,
+            token_ttl_seconds=_int(env, "HUB_TOKEN_TTL_SECONDS", 8 * 3600, 60, 30 * 86400),
+            graphiql=_bool(env, "HUB_GRAPHIQL", True),
+            introspection=_bool(env, "HUB_INTROSPECTION", True),
+            host=env.get("HUB_HOST") or "127.0.0.1",
+            port=_int(env, "HUB_PORT", 8000, 1, 65535),
+            log_level=log_level,
+            max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
+        )
+
+    @staticmethod
+    def random_secret() -> str:
+        return secrets.token_urlsafe(48)

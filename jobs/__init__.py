@@ -1,0 +1,1 @@
+"""Background jobs: the outbox relay and the Dramatiq actors that handle events."""

@@ -1,0 +1,86 @@
+"""The outbox relay: publishes committed events to the broker, at least once.
+
+It reads unpublished rows in id order, sends each to the ``handle_event`` actor and then marks
+them published. A crash between the two sends the event again after a restart; handlers are
+idempotent (see :mod:`jobs.actors`). On PostgreSQL, rows are claimed with
+``FOR UPDATE SKIP LOCKED`` so several relays (one per API process) share the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+
+from hub.db import Database
+from hub.domain.base import utcnow
+from hub.domain.outbox.models import OutboxEvent
+
+__all__ = ["OutboxRelay"]
+
+log = logging.getLogger("jobs.relay")
+
+BATCH = 200
+
+
+class OutboxRelay:
+    def __init__(
+        self, db: Database, publish: Callable[[list[int]], None], interval: float = 0.2
+    ) -> None:
+        self.db = db
+        self.publish = publish  # blocking (Redis I/O): runs in a thread
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many events were published."""
+        async with self.db.read() as session:  # cheap check, no write lock when idle
+            pending = await session.scalar(
+                select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).limit(1)
+            )
+        if pending is None:
+            return 0
+        async with self.db.write() as session:
+            stmt = (
+                select(OutboxEvent.id)
+                .where(OutboxEvent.published_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(BATCH)
+            )
+            if not self.db.is_sqlite:
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = list((await session.execute(stmt)).scalars())
+            if not ids:
+                return 0
+            await asyncio.to_thread(self.publish, ids)
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(ids))
+                .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1)
+            )
+        return len(ids)
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                while await self.relay_once() == BATCH:
+                    pass
+            except Exception:  # the broker or database is away: keep the rows, try again
+                log.exception("outbox relay failed; retrying")
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
