@@ -19,13 +19,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.types import ExecutionContext
 
 from hub.db import Database
@@ -42,6 +43,9 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
+# Built once: the validation cache is keyed by the rule classes, so they must not change
+# from request to request (the limiter extensions make new classes per instance).
+LIMIT_RULES = [depth_rule(MAX_DEPTH, None, None), alias_rule(MAX_ALIASES)]
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -90,10 +94,9 @@ class HubSchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
-        ParserCache(maxsize=256),
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        ValidationCache(maxsize=256),
+        lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(LIMIT_RULES),
+        lambda: ValidationCache(maxsize=256),
         MaskUnexpectedErrors,
     ]
     if not settings.introspection:
