@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from cross_web import HTTPException
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -124,7 +125,13 @@ class HubGraphQL(GraphQL):  # type: ignore[type-arg]
         return orjson.dumps(data, default=str)
 
     def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return value
 
 
 class RequestIdAndLimits:

@@ -16,11 +16,14 @@ from hub.settings import Settings
 __all__ = ["install_broker"]
 
 
-def install_broker(settings: Settings) -> dramatiq.Broker:
-    """Create the broker for ``settings``, make it global and declare the hub's actors on it."""
+def install_broker(settings: Settings, *, namespace: str = "hub") -> dramatiq.Broker:
+    """Create the broker for ``settings``, make it global and declare the hub's actors on it.
+
+    ``namespace`` prefixes the Redis keys (tests use their own).
+    """
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url)
+        broker = RedisBroker(url=settings.redis_url, namespace=namespace)
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")

@@ -34,8 +34,16 @@ def publisher() -> Callable[[list[int]], None]:
 class JobRuntime:
     """The outbox relay, plus an in-process Dramatiq worker when there is no Redis."""
 
-    def __init__(self, settings: Settings, db: Database, *, in_process_worker: bool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        in_process_worker: bool | None = None,
+        namespace: str = "hub",
+    ) -> None:
         self.settings = settings
+        self.namespace = namespace
         self.db = db
         self.broker: dramatiq.Broker | None = None
         self.worker: dramatiq.Worker | None = None
@@ -45,7 +53,7 @@ class JobRuntime:
         )
 
     async def start(self) -> None:
-        self.broker = install_broker(self.settings)
+        self.broker = install_broker(self.settings, namespace=self.namespace)
         if self.in_process_worker:
             self.worker = dramatiq.Worker(self.broker, worker_threads=1)
             self.worker.start()

@@ -43,3 +43,12 @@ Mutation = merge_types(
 )
 
 __all__ = ["Mutation", "Query"]
+
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Reads. Anonymous callers get null for everything but `me`; customer users see only "
+    "their own customer's data."
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Writes. Each answers a payload with `errors`; when `errors` is non-empty nothing was "
+    "written. Anonymous callers get null for everything but `tokenCreate`."
+)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -179,8 +179,9 @@ async def reserve(
     await session.execute(
         _ADD_RESERVED, [{"sid": a.stock_id, "q": a.quantity, "now": now} for a in allocations]
     )
-    session.add_all(
-        Reservation(order_id=order_id, stock_id=a.stock_id, quantity=a.quantity) for a in allocations
+    await session.execute(
+        insert(Reservation.__table__),
+        [{"order_id": order_id, "stock_id": a.stock_id, "quantity": a.quantity, "created_at": now} for a in allocations],
     )
     return []
 

@@ -12,10 +12,11 @@ import json
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.domain.auth.models import Role
 from hub.domain.auth.principal import Principal
@@ -208,19 +209,6 @@ async def create_order(
     if priced.problems:
         raise DomainError(priced.problems)
     now = utcnow()
-    order_lines = [
-        OrderLine(
-            line_no=line_no,
-            product_id=x.product_id,
-            sku=x.sku,
-            name=x.name,
-            quantity=x.quantity,
-            unit_price=x.unit_price,
-            line_total=x.line_total,
-            applied_rules=[r.as_dict() for r in x.rules],
-        )
-        for line_no, x in enumerate(priced.lines, start=1)
-    ]
     order = Order(
         customer_id=customer.id,
         customer=customer,
@@ -233,27 +221,49 @@ async def create_order(
         placed_by_id=actor.user_id,
         created_at=now,
         updated_at=now,
-        lines=order_lines,
-        steps=[
-            ApprovalStep(
-                position=1,
-                name="Sales manager approval",
-                role=Role.SALES_MANAGER.value,
-                status=StepStatus.PENDING.value,
-                due_at=now + timedelta(hours=APPROVAL_HOURS),
-            )
-        ],
-        events=[
-            OrderEvent(
-                at=now,
-                kind=TimelineKind.PLACED.value,
-                message=f"Order placed by {actor.email} with {len(order_lines)} line(s); stock reserved",
-                actor=actor.email,
-            )
-        ],
     )
     session.add(order)
-    await session.flush()  # order id for the rows below
+    await session.flush()  # the order id for the rows below
+    # Children go in as one executemany each (the ORM would insert row by row on SQLite,
+    # where RETURNING order is not guaranteed); the in-memory order gets them as loaded.
+    lines = [
+        {
+            "order_id": order.id,
+            "line_no": line_no,
+            "product_id": x.product_id,
+            "sku": x.sku,
+            "name": x.name,
+            "quantity": x.quantity,
+            "unit_price": x.unit_price,
+            "line_total": x.line_total,
+            "applied_rules": [r.as_dict() for r in x.rules],
+        }
+        for line_no, x in enumerate(priced.lines, start=1)
+    ]
+    step = {
+        "order_id": order.id,
+        "position": 1,
+        "name": "Sales manager approval",
+        "role": Role.SALES_MANAGER.value,
+        "status": StepStatus.PENDING.value,
+        "decided_by": None,
+        "decided_at": None,
+        "comment": None,
+        "due_at": now + timedelta(hours=APPROVAL_HOURS),
+    }
+    placed = {
+        "order_id": order.id,
+        "at": now,
+        "kind": TimelineKind.PLACED.value,
+        "message": f"Order placed by {actor.email} with {len(lines)} line(s); stock reserved",
+        "actor": actor.email,
+    }
+    await session.execute(insert(OrderLine.__table__), lines)
+    await session.execute(insert(ApprovalStep.__table__), [step])
+    await session.execute(insert(OrderEvent.__table__), [placed])
+    set_committed_value(order, "lines", [OrderLine(**row) for row in lines])
+    set_committed_value(order, "steps", [ApprovalStep(**step)])
+    set_committed_value(order, "events", [OrderEvent(**placed)])
 
     demand = {x.product_id: x.quantity for x in priced.lines}
     shortages = await reserve(session, order.id, demand)

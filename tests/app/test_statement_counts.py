@@ -1,0 +1,80 @@
+"""SQL statements per operation are deterministic: the catalog page and orderCreate issue the
+same number of statements whatever the page size or line count."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hub.domain.catalog.models import Product
+from hub.domain.inventory.models import Stock
+from tests.support import Hub, count_statements
+
+PRODUCTS = """query($first: Int) { products(first: $first) { totalCount edges { node { id sku name unit
+  category { id name } availableQuantity price { unitPrice { amount currency } appliedRules { kind description } }
+  p5: price(quantity: 5) { unitPrice { amount } } } } pageInfo { hasNextPage endCursor } } }"""
+
+ORDER = """mutation($lines: [OrderLineInput!]!) { orderCreate(input: {lines: $lines}, idempotencyKey: null) {
+  order { id number status total { amount } lines { sku quantity unitPrice { amount } lineTotal { amount } }
+  approval { currentStep steps { name role status } } timeline { kind message } customer { id name } }
+  errors { code field message } } }"""
+
+
+async def _many_products(hub: Hub, n: int) -> None:
+    await hub.add_warehouse("W1", 10)
+    await hub.add_warehouse("W2", 20)
+    async with hub.db.write() as s:
+        products = [
+            Product(sku=f"P{i:04d}", name=f"Product {i}", unit="pcs", base_price=Decimal("1.50"), active=True)
+            for i in range(n)
+        ]
+        s.add_all(products)
+        await s.flush()
+        s.add_all(
+            Stock(product_id=p.id, warehouse_id=hub.seeded.warehouses[w], on_hand=1000, reserved=0)
+            for p in products
+            for w in ("W1", "W2")
+        )
+        hub.seeded.products.update({p.sku: p.id for p in products})
+
+
+async def test_a_catalog_page_costs_the_same_statements_for_10_and_100_products(hub: Hub) -> None:
+    # given 120 products with stock in two warehouses and a buyer
+    await _many_products(hub, 120)
+    await hub.add_customer("ACME")
+    from hub.domain.auth.models import Role
+
+    await hub.add_user("acme", [Role.CUSTOMER], customer="ACME")
+    counts = {}
+    for first in (10, 100):
+        # when the buyer reads a page with prices and availability
+        with count_statements(hub.db.engine) as seen:
+            data = await hub.data(PRODUCTS, {"first": first}, as_="acme")
+        assert len(data["products"]["edges"]) == first
+        counts[first] = len(seen)
+    # then both pages issue the same, small number of statements
+    assert counts[10] == counts[100], counts
+    assert counts[10] <= 3, counts
+
+
+async def test_order_create_costs_the_same_statements_for_1_and_50_lines(hub: Hub) -> None:
+    # given 60 products with stock and a buyer
+    await _many_products(hub, 60)
+    await hub.add_customer("ACME")
+    from hub.domain.auth.models import Role
+
+    await hub.add_user("acme", [Role.CUSTOMER], customer="ACME")
+    counts = {}
+    for n in (1, 50):
+        # fresh SKUs each time, 1,500 units each: split over W1 and W2
+        start = 0 if n == 50 else 59
+        lines = [{"sku": f"P{i:04d}", "quantity": 1500} for i in range(start, start + n)]
+        # when an order with n lines is placed
+        with count_statements(hub.db.engine) as seen:
+            data = await hub.data(ORDER, {"lines": lines}, as_="acme")
+        assert data["orderCreate"]["errors"] == []
+        assert len(data["orderCreate"]["order"]["lines"]) == n
+        counts[n] = len(seen)
+    # then both cost the same number of statements, at most 15
+    assert counts[1] == counts[50], counts
+    assert counts[1] <= 15, counts
+

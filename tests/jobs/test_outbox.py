@@ -1,0 +1,163 @@
+"""The outbox relay and event handling: at least once published, exactly once handled."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from hub.db import Database
+from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
+from hub.domain.outbox.services import record_event
+from hub.settings import Settings
+from jobs import handlers
+from jobs.actors import deliver_event
+from jobs.relay import OutboxRelay
+from jobs.runtime import JobRuntime
+from tests.support import Hub
+
+ORDER = 'mutation { orderCreate(input: {lines: [{sku: "SKU-B", quantity: 2}]}) { order { id } errors { code } } }'
+
+
+@pytest.fixture
+def counting_handler() -> list[int]:
+    seen: list[int] = []
+
+    async def count(_session: object, event: OutboxEvent) -> None:
+        seen.append(event.id)
+
+    handlers.register("test-counter", {"order.placed"}, count)  # type: ignore[arg-type]
+    yield seen
+    handlers.unregister("test-counter")
+
+
+async def _events(db: Database) -> list[OutboxEvent]:
+    async with db.read() as s:
+        return list((await s.execute(select(OutboxEvent).order_by(OutboxEvent.id))).scalars())
+
+
+async def test_placing_an_order_writes_its_event_in_the_same_transaction(hub: Hub) -> None:
+    # given a buyer
+    await hub.standard()
+    # when it places an order
+    data = await hub.data(ORDER, as_="acme")
+    assert data["orderCreate"]["errors"] == []
+    # then the outbox holds one unpublished order.placed event for it
+    [event] = await _events(hub.db)
+    assert (event.kind, event.aggregate, event.published_at) == ("order.placed", "order", None)
+
+
+async def test_a_failed_order_writes_no_event(hub: Hub) -> None:
+    await hub.standard()
+    data = await hub.data('mutation { orderCreate(input: {lines: [{sku: "SKU-C", quantity: 3}]}) { errors { code } } }', as_="acme")
+    assert data["orderCreate"]["errors"] == [{"code": "INSUFFICIENT_STOCK"}]
+    assert await _events(hub.db) == []
+
+
+async def test_a_redelivered_event_runs_each_handler_once(db: Database, counting_handler: list[int]) -> None:
+    # given a committed event
+    async with db.write() as s:
+        event = record_event(s, "order.placed", "order", 1, {"orderId": 1})
+        await s.flush()
+        event_id = event.id
+    # when it is delivered three times (at-least-once publishing)
+    ran = [await deliver_event(db, event_id) for _ in range(3)]
+    # then the handler ran once, and the other deliveries were no-ops
+    assert counting_handler == [event_id]
+    assert "test-counter" in ran[0] and ran[1:] == [[], []]
+
+
+async def test_concurrent_deliveries_of_one_event_run_the_handler_once(db: Database, counting_handler: list[int]) -> None:
+    async with db.write() as s:
+        event = record_event(s, "order.placed", "order", 1, {})
+        await s.flush()
+        event_id = event.id
+    await asyncio.gather(*(deliver_event(db, event_id) for _ in range(5)))
+    assert counting_handler == [event_id]
+    async with db.read() as s:
+        rows = (await s.execute(select(ProcessedEvent.handler).where(ProcessedEvent.event_id == event_id))).scalars().all()
+    assert sorted(rows) == ["log", "test-counter"]
+
+
+async def test_events_not_published_before_a_crash_are_published_after_restart(db: Database) -> None:
+    # given two committed events and a broker that is down
+    async with db.write() as s:
+        record_event(s, "order.placed", "order", 1, {})
+        record_event(s, "order.placed", "order", 2, {})
+
+    def broker_down(_ids: list[int]) -> None:
+        raise ConnectionError("broker unreachable")
+
+    relay = OutboxRelay(db, broker_down)
+    # when the relay tries, then nothing is marked as sent
+    with pytest.raises(ConnectionError):
+        await relay.relay_once()
+    assert [e.published_at for e in await _events(db)] == [None, None]
+    # when a new relay starts with the broker back
+    sent: list[int] = []
+    assert await OutboxRelay(db, sent.extend).relay_once() == 2
+    # then both are published, in order, and marked
+    assert sent == [e.id for e in await _events(db)]
+    assert all(e.published_at is not None for e in await _events(db))
+    # and a further pass publishes nothing again
+    assert await OutboxRelay(db, sent.extend).relay_once() == 0
+
+
+async def _wait_processed(db: Database, handler: str, timeout: float = 20.0) -> list[int]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with db.read() as s:
+            done = list((await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == handler))).scalars())
+        if done:
+            return done
+        assert asyncio.get_running_loop().time() < deadline, "event was not handled in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_in_process_jobs_deliver_an_order_event(hub: Hub, counting_handler: list[int]) -> None:
+    # given the embedded runtime (in-memory broker, worker thread) running beside the app
+    await hub.standard()
+    runtime = JobRuntime(hub.settings, hub.db)
+    await runtime.start()
+    try:
+        # when a buyer places an order
+        await hub.data(ORDER, as_="acme")
+        # then the worker handles its event
+        done = await _wait_processed(hub.db, "test-counter")
+    finally:
+        await runtime.stop()
+    [event] = await _events(hub.db)
+    assert done == [event.id]
+    assert counting_handler == [event.id]
+    assert event.published_at is not None
+
+
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="HUB_TEST_REDIS_URL not set (CI sets it)")
+async def test_redis_jobs_deliver_an_order_event(hub: Hub, counting_handler: list[int]) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as e:
+        pytest.fail(f"HUB_TEST_REDIS_URL is set but Redis is unreachable: {e}", pytrace=False)
+    # given the production shape: a Redis broker (own namespace) and a worker
+    settings: Settings = replace(hub.settings, redis_url=REDIS_URL)
+    runtime = JobRuntime(settings, hub.db, in_process_worker=True, namespace=f"hub-test-{uuid.uuid4().hex}")
+    await hub.standard()
+    await runtime.start()
+    try:
+        # when a buyer places an order
+        await hub.data(ORDER, as_="acme")
+        # then the event travels through Redis and is handled once
+        done = await _wait_processed(hub.db, "test-counter")
+    finally:
+        await runtime.stop()
+    [event] = await _events(hub.db)
+    assert done == [event.id] and counting_handler == [event.id]

@@ -1,0 +1,116 @@
+"""The `hub` command as an operator uses it: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from hub.db import Database
+from hub.demo import load_demo
+from hub.domain.auth.models import Role, User
+from hub.domain.catalog.models import Category, Product
+from hub.domain.customers.models import Customer, CustomerGroup
+from hub.domain.inventory.models import Warehouse
+from hub.settings import Settings
+
+HUB = [sys.executable, "-m", "hub.cli"]
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | env
+    return subprocess.run([*HUB, *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_bad_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
+    # when the hub is started with a database URL it cannot use
+    result = run(["migrate"], {"HUB_DATABASE_URL": "mysql://root@localhost/hub"})
+    # then it exits with a one-line message naming the setting, and no traceback
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "HUB_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_then_create_admin_then_log_in(tmp_path: Path) -> None:
+    env = {"HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db"}
+    # given a migrated database
+    assert run(["migrate"], env).returncode == 0
+    # when an admin is created
+    result = run(["create-admin", "--email", "Boss@Example.com", "--password", "long-enough-pw"], env)
+    assert result.returncode == 0, result.stderr
+    # then creating the same admin again is refused with a clear message
+    again = run(["create-admin", "--email", "boss@example.com", "--password", "long-enough-pw"], env)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    # and a too-short password is refused
+    short = run(["create-admin", "--email", "x@example.com", "--password", "short"], env)
+    assert short.returncode == 1 and "Password" in short.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_graphql_and_graphiql(tmp_path: Path) -> None:
+    # given a migrated database and a free port in HUB_PORT
+    port = _free_port()
+    env = {"HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "HUB_PORT": str(port)}
+    assert run(["migrate"], env).returncode == 0
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | env
+    proc = subprocess.Popen([*HUB, "serve"], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # when it is up
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "hub serve did not start"
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.2)
+        # then GraphiQL and the API answer on HUB_PORT
+        page = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ me { email } }"})
+        assert answer.json() == {"data": {"me": None}}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+async def test_demo_data_is_realistic_and_loads_once(settings: Settings, db: Database) -> None:
+    # when the demo is loaded twice
+    first = await load_demo(settings)
+    second = await load_demo(settings)
+    # then the logins are the same and nothing was loaded twice
+    assert first == second
+    async with db.read() as s:
+        async def count(model: type) -> int:
+            return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+        assert await count(Product) >= 200
+        assert await count(Category) >= 10
+        assert await count(Warehouse) == 3
+        assert await count(Customer) >= 20
+        assert await count(CustomerGroup) >= 2
+        regions = await s.scalar(select(func.count(func.distinct(Customer.region))))
+        assert regions >= 3
+        users = (await s.execute(select(User))).scalars().all()
+    # and there is one user per role, each printed with its password
+    roles = {r for u in users for r in u.roles}
+    assert roles == set(Role)
+    assert {email for email, _pw, _roles in first} == {u.email for u in users}
+    assert all(pw for _e, pw, _r in first)
