@@ -35,6 +35,7 @@ from hub.domain.auth.services import LoginThrottle
 from hub.domain.auth.tokens import TokenService
 from hub.schema import Mutation, Query
 from hub.schema.context import AppState, Context
+from hub.schema.execution import FastExecutionContext
 from hub.settings import Settings
 
 __all__ = ["build_schema", "create_app", "request_id_var"]
@@ -102,7 +103,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return HubSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return HubSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        execution_context_class=FastExecutionContext,
+    )
 
 
 class HubGraphQL(GraphQL):  # type: ignore[type-arg]

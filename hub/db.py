@@ -76,7 +76,12 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
-        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL reads run in autocommit: at READ COMMITTED every statement has its own
+        # snapshot anyway, and it saves the BEGIN and ROLLBACK round trips of each read.
+        read_engine = (
+            self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read_sessions = async_sessionmaker(read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
 
     @asynccontextmanager

@@ -6,10 +6,11 @@ category and availability, whatever the page size.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -94,14 +95,32 @@ def _visible(stmt: Select[tuple[object, ...]], actor: Principal) -> Select[tuple
     return stmt.where(Product.active.is_(True))
 
 
-def _search_filter(search: str | None, category_id: int | None) -> list[object]:
+def _escape_like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@functools.cache
+def _page_statement(
+    staff: bool, after: bool, search: bool, category: bool
+) -> tuple[Select[tuple[object, ...]], Select[tuple[int]]]:
+    """The page and count statements for one combination of filters, built once: building a
+    statement and its cache key costs more than running it."""
     conds: list[object] = []
     if search:
-        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = bindparam("pattern")
         conds.append(Product.sku.ilike(pattern, escape="\\") | Product.name.ilike(pattern, escape="\\"))
-    if category_id is not None:
-        conds.append(Product.category_id == category_id)
-    return conds
+    if category:
+        conds.append(Product.category_id == bindparam("category_id"))
+    page = _visible_if(_product_select(), staff).where(*conds)  # type: ignore[arg-type]
+    if after:
+        page = page.where(Product.sku > bindparam("after_sku"))
+    page = page.order_by(Product.sku).limit(bindparam("limit"))
+    count = _visible_if(select(func.count()).select_from(Product), staff).where(*conds)  # type: ignore[arg-type]
+    return page, count  # type: ignore[return-value]
+
+
+def _visible_if(stmt: Select[tuple[object, ...]], staff: bool) -> Select[tuple[object, ...]]:
+    return stmt if staff else stmt.where(Product.active.is_(True))
 
 
 async def list_products(
@@ -115,6 +134,7 @@ async def list_products(
     with_total: bool = False,
 ) -> CatalogPage:
     """A page of the products ``actor`` may see, by SKU, with prices ready to compute.
+    One statement (two with ``with_total``), whatever the page size.
 
     Raises:
         DomainError: INVALID for ``first`` above 100 or a bad cursor; a search longer than
@@ -124,18 +144,25 @@ async def list_products(
     after_sku = decode_cursor("sku", after)
     if search is not None and len(search) > 100:
         raise DomainError.invalid("search must be at most 100 characters", "search")
-    conds = _search_filter(search, category_id)
-    stmt = _visible(_product_select(), actor).where(*conds)  # type: ignore[arg-type]
+    search = search.strip() if search else None
+    page_stmt, count_stmt = _page_statement(
+        actor.is_staff, after_sku is not None, bool(search), category_id is not None
+    )
+    params: dict[str, object] = {"limit": limit + 1}
+    if search:
+        params["pattern"] = _escape_like(search)
+    if category_id is not None:
+        params["category_id"] = category_id
     if after_sku is not None:
-        stmt = stmt.where(Product.sku > after_sku)
-    stmt = stmt.order_by(Product.sku).limit(limit + 1)
-    rows = [_row(tuple(r)) for r in (await session.execute(stmt)).all()]
+        params["after_sku"] = after_sku
+    rows = [ProductRow(*r) for r in (await session.execute(page_stmt, params)).all()]
     has_next = len(rows) > limit
     rows = rows[:limit]
     total = None
     if with_total:
-        count_stmt = _visible(select(func.count()).select_from(Product), actor).where(*conds)  # type: ignore[arg-type]
-        total = int((await session.execute(count_stmt)).scalar_one())
+        params.pop("limit")
+        params.pop("after_sku", None)
+        total = int((await session.execute(count_stmt, params)).scalar_one())
     prices = await load_price_book(session, actor.customer_id, [r.id for r in rows])
     end = encode_cursor("sku", rows[-1].sku) if rows else None
     return CatalogPage(Page(rows, has_next, end, total), prices)

@@ -1,0 +1,266 @@
+"""A faster executor for plain fields and plain object subtrees.
+
+graphql-core builds a ``ResolveInfo``, collects arguments and walks ``complete_value`` for
+every field, even one that only reads an attribute and returns a string — and most fields of a
+catalog page or an order are exactly that. This execution context adds two fast paths:
+
+* a *plain leaf* (strawberry's default resolver, no permission or extension, a scalar or enum
+  type) is read with ``getattr`` and serialized directly;
+* a *plain object* — one whose selected fields are all plain leaves, ``__typename`` or plain
+  objects and lists of them, with no directives and no ``@defer`` — is completed by a plan
+  compiled once per selection and cached across requests.
+
+Anything unusual — a null in a non-null field, a value the scalar refuses — abandons the fast
+path for that value and runs graphql-core's own code, so results, errors and their paths are
+exactly graphql-core's. Resolvers with code (arguments, async, permissions) always run the
+normal way.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    is_leaf_type,
+)
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+__all__ = ["FastExecutionContext"]
+
+_LEAF, _OBJECT, _LIST_LEAF, _LIST_OBJECT, _TYPENAME = range(5)
+_LEAF_PLANS: dict[int, tuple[str, GraphQLLeafType, bool] | None] = {}
+_OBJECT_PLANS: OrderedDict[tuple[Any, ...], tuple[tuple[FieldNode, ...], Any]] = OrderedDict()
+_MAX_PLANS = 4096
+
+
+class _Fallback(Exception):
+    """The fast path met something only graphql-core's code handles correctly."""
+
+
+def _python_name(field_def: GraphQLField) -> str | None:
+    resolve = field_def.resolve
+    if resolve is None or not getattr(resolve, "_is_default", False):
+        return None
+    definition = (field_def.extensions or {}).get("strawberry-definition")
+    return getattr(definition, "python_name", None)
+
+
+def _call_plan(field_def: GraphQLField) -> tuple[Any, dict[str, str]] | None:
+    """(function, GraphQL→Python argument names) for a simple synchronous resolver method
+    that takes only scalar arguments (no info, no root, no permissions or extensions)."""
+    definition = (field_def.extensions or {}).get("strawberry-definition")
+    resolver = getattr(definition, "base_resolver", None)
+    if resolver is None or resolver.is_async or getattr(definition, "extensions", None):
+        return None
+    if getattr(definition, "permission_classes", None):
+        return None
+    fn = getattr(resolver, "_unbound_wrapped_func", None)
+    if fn is None:
+        return None
+    params = list(inspect.signature(fn).parameters)
+    if not params or params[0] != "self":
+        return None
+    arg_names = {a.graphql_name or a.python_name: a.python_name for a in resolver.arguments}
+    if set(arg_names.values()) != set(params[1:]):
+        return None  # info, root or something unusual
+    if not all(isinstance(_unwrap(a.type)[0], GraphQLScalarType) for a in field_def.args.values()):
+        return None
+    return fn, arg_names
+
+
+def _unwrap(t: GraphQLOutputType) -> tuple[Any, bool]:
+    if isinstance(t, GraphQLNonNull):
+        return t.of_type, True
+    return t, False
+
+
+def _leaf_plan(field_def: GraphQLField) -> tuple[str, GraphQLLeafType, bool] | None:
+    name = _python_name(field_def)
+    if name is None:
+        return None
+    named, non_null = _unwrap(field_def.type)
+    if not is_leaf_type(named):
+        return None
+    return name, named, non_null
+
+
+def _coerce(leaf: GraphQLLeafType, value: Any) -> Any:
+    try:
+        coerced = leaf.coerce_output_value(value)
+    except Exception:  # noqa: BLE001 - graphql-core reports it properly
+        raise _Fallback from None
+    if coerced is None or coerced is Undefined:
+        raise _Fallback
+    return coerced
+
+
+class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        # Strawberry always passes a manager; it wraps resolvers only if it has middleware.
+        self._plain = manager is None or not manager.middlewares
+        self._args: dict[int, dict[str, Any]] = {}
+
+    def _call(self, call: tuple[Any, dict[str, str], FieldNode, GraphQLField], source: Any) -> Any:
+        fn, names, node, field_def = call
+        args = self._args.get(id(node))
+        if args is None:
+            raw = get_argument_values(field_def, node, self.variable_values)
+            args = self._args[id(node)] = {names[k]: v for k, v in raw.items()}
+        return fn(source, **args)
+
+    def _run(self, plan: tuple[Any, ...], source: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, name, call, kind, payload, non_null, item_non_null in plan:
+            if kind == _TYPENAME:
+                out[key] = payload
+                continue
+            value = getattr(source, name) if call is None else self._call(call, source)
+            if value is None:
+                if non_null:
+                    raise _Fallback
+                out[key] = None
+            elif kind == _LEAF:
+                out[key] = _coerce(payload, value)
+            elif kind == _OBJECT:
+                out[key] = self._run(payload, value)
+            else:
+                items = []
+                for item in value:
+                    if item is None:
+                        if item_non_null:
+                            raise _Fallback
+                        items.append(None)
+                    elif kind == _LIST_LEAF:
+                        items.append(_coerce(payload, item))
+                    else:
+                        items.append(self._run(payload, item))
+                out[key] = items
+        return out
+
+    # -- plain leaves --------------------------------------------------------------------
+    def execute_field(  # type: ignore[override]
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        if self._plain:
+            field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+            if field_def is not None:
+                key = id(field_def)
+                try:
+                    plan = _LEAF_PLANS[key]
+                except KeyError:
+                    plan = _LEAF_PLANS[key] = _leaf_plan(field_def)
+                if plan is not None:
+                    name, leaf, non_null = plan
+                    value = getattr(source, name, Undefined)
+                    if value is None and not non_null:
+                        return None
+                    if value is not None and value is not Undefined:
+                        try:
+                            return _coerce(leaf, value)
+                        except _Fallback:
+                            pass
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    # -- plain objects -------------------------------------------------------------------
+    def complete_value(  # type: ignore[override]
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._plain and result is not None and not isinstance(result, Exception):
+            named, _ = _unwrap(return_type)
+            if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+                plan = self._object_plan(named, field_details_list)
+                if plan is not None:
+                    try:
+                        return self._run(plan, result)
+                    except _Fallback:
+                        pass
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _object_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        nodes = tuple(fd.node for fd in field_details_list)
+        key = (object_type.name, *map(id, nodes))
+        hit = _OBJECT_PLANS.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], nodes, strict=True)):
+            return hit[1]
+        plan = self._build_object_plan(object_type, field_details_list)
+        _OBJECT_PLANS[key] = (nodes, plan)
+        if len(_OBJECT_PLANS) > _MAX_PLANS:
+            _OBJECT_PLANS.popitem(last=False)
+        return plan
+
+    def _build_object_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        if object_type.is_type_of is not None:
+            return None
+        for fd in field_details_list:
+            if fd.defer_usage is not None or fd.fragment_variable_values is not None:
+                return None
+        grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            return None
+        plan = []
+        for response_key, sub_details in grouped.items():
+            node = sub_details[0].node
+            if any(fd.node.directives or fd.defer_usage is not None for fd in sub_details):
+                return None
+            if node.name.value == "__typename":
+                plan.append((response_key, None, None, _TYPENAME, object_type.name, True, False))
+                continue
+            field_def = object_type.fields.get(node.name.value)
+            if field_def is None:
+                return None
+            name = _python_name(field_def)
+            call = None
+            if name is None or node.arguments:
+                simple = _call_plan(field_def)
+                if simple is None:
+                    return None
+                call = (simple[0], simple[1], node, field_def)
+            named, non_null = _unwrap(field_def.type)
+            if is_leaf_type(named):
+                plan.append((response_key, name, call, _LEAF, named, non_null, False))
+            elif isinstance(named, GraphQLObjectType):
+                sub = self._build_object_plan(named, sub_details)
+                if sub is None:
+                    return None
+                plan.append((response_key, name, call, _OBJECT, sub, non_null, False))
+            elif isinstance(named, GraphQLList):
+                item, item_non_null = _unwrap(named.of_type)
+                if is_leaf_type(item):
+                    plan.append((response_key, name, call, _LIST_LEAF, item, non_null, item_non_null))
+                elif isinstance(item, GraphQLObjectType):
+                    sub = self._build_object_plan(item, sub_details)
+                    if sub is None:
+                        return None
+                    plan.append((response_key, name, call, _LIST_OBJECT, sub, non_null, item_non_null))
+                else:
+                    return None
+            else:
+                return None
+        return tuple(plan)
