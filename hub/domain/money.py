@@ -31,7 +31,7 @@ def parse_amount(value: Decimal | str | int, field: str, *, allow_negative: bool
     if not amount.is_finite():
         raise DomainError.invalid("amount must be a finite number", field)
     exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(CENT):
+    if isinstance(exponent, int) and exponent < -2:  # "12.500" too: the contract counts digits
         raise DomainError.invalid("amount may have at most 2 decimals", field)
     if amount < 0 and not allow_negative:
         raise DomainError.invalid("amount must not be negative", field)

@@ -81,10 +81,12 @@ async def price_lines(
             continue
         merged[x.sku] = merged.get(x.sku, 0) + x.quantity
         first_index.setdefault(x.sku, i)
+    # Every SKU is looked up, also those of lines with a bad quantity, so that a known SKU is
+    # never reported as unknown.
     stmt = select(Product.id, Product.sku, Product.name, Product.base_price, Product.active).where(
-        Product.sku.in_(sorted(merged))
+        Product.sku.in_(sorted({x.sku for x in lines}))
     )
-    found = {r.sku: r for r in (await session.execute(stmt)).all() if r.active} if merged else {}
+    found = {r.sku: r for r in (await session.execute(stmt)).all() if r.active}
     for i, x in enumerate(lines):
         if x.sku not in found:
             result.problems.append(

@@ -4,7 +4,9 @@ import strawberry
 
 from hub.domain.auth.services import authenticate, principal_of
 from hub.domain.errors import DomainError
+from hub.domain.customers.services import get_customer
 from hub.schema.auth.types import User
+from hub.schema.customers.types import Customer
 from hub.schema.common import AppInfo, Error, errors_of
 
 
@@ -25,7 +27,15 @@ class TokenCreateMutation:
         try:
             async with ctx.db.read() as session:
                 user = await authenticate(session, email, password, ctx.app.throttle)
+                principal = principal_of(user)
+                customer = (
+                    None
+                    if user.customer_id is None
+                    else await get_customer(session, principal, user.customer_id)
+                )
         except DomainError as e:
             return TokenCreatePayload(token=None, user=None, errors=errors_of(e))
-        token = ctx.app.tokens.issue(principal_of(user))
-        return TokenCreatePayload(token=token, user=User.of(user), errors=[])
+        answer = User.of(user)
+        if customer is not None:
+            answer.known_customer = Customer.of(customer, ctx.currency)
+        return TokenCreatePayload(token=ctx.app.tokens.issue(principal), user=answer, errors=[])

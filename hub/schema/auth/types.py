@@ -25,6 +25,8 @@ class User:
     email: str = strawberry.field(description="Login email, lower case.")
     roles: list[Role] = strawberry.field(description="The user's roles.")  # type: ignore[valid-type]
     customer_id: strawberry.Private[int | None]
+    # Set when the caller is not yet authenticated but may see it (the tokenCreate answer).
+    known_customer: strawberry.Private[object | None] = None
 
     @strawberry.field(description="The customer account a CUSTOMER user acts for; null for staff.")
     async def customer(
@@ -32,6 +34,8 @@ class User:
     ) -> Annotated[Customer, strawberry.lazy("hub.schema.customers.types")] | None:
         from hub.schema.customers.types import Customer
 
+        if self.known_customer is not None:
+            return self.known_customer  # type: ignore[return-value]
         principal = info.context.principal
         if self.customer_id is None or principal is None:
             return None
