@@ -61,9 +61,7 @@ async def test_a_failed_order_writes_no_event(hub: Hub) -> None:
 async def test_a_redelivered_event_runs_each_handler_once(db: Database, counting_handler: list[int]) -> None:
     # given a committed event
     async with db.write() as s:
-        event = record_event(s, "order.placed", "order", 1, {"orderId": 1})
-        await s.flush()
-        event_id = event.id
+        event_id = await record_event(s, "order.placed", "order", 1, {"orderId": 1})
     # when it is delivered three times (at-least-once publishing)
     ran = [await deliver_event(db, event_id) for _ in range(3)]
     # then the handler ran once, and the other deliveries were no-ops
@@ -73,9 +71,7 @@ async def test_a_redelivered_event_runs_each_handler_once(db: Database, counting
 
 async def test_concurrent_deliveries_of_one_event_run_the_handler_once(db: Database, counting_handler: list[int]) -> None:
     async with db.write() as s:
-        event = record_event(s, "order.placed", "order", 1, {})
-        await s.flush()
-        event_id = event.id
+        event_id = await record_event(s, "order.placed", "order", 1, {})
     await asyncio.gather(*(deliver_event(db, event_id) for _ in range(5)))
     assert counting_handler == [event_id]
     async with db.read() as s:
@@ -86,8 +82,8 @@ async def test_concurrent_deliveries_of_one_event_run_the_handler_once(db: Datab
 async def test_events_not_published_before_a_crash_are_published_after_restart(db: Database) -> None:
     # given two committed events and a broker that is down
     async with db.write() as s:
-        record_event(s, "order.placed", "order", 1, {})
-        record_event(s, "order.placed", "order", 2, {})
+        await record_event(s, "order.placed", "order", 1, {})
+        await record_event(s, "order.placed", "order", 2, {})
 
     def broker_down(_ids: list[int]) -> None:
         raise ConnectionError("broker unreachable")

@@ -57,6 +57,9 @@ DECIDE_ROLES = (Role.SALES_MANAGER,)
 STAFF_CANCEL_ROLES = (Role.SALES_MANAGER,)
 
 
+_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+
+
 class IdempotencyRace(Exception):
     """Another request with the same idempotency key committed first; run again to replay it."""
 
@@ -209,23 +212,24 @@ async def create_order(
     if priced.problems:
         raise DomainError(priced.problems)
     now = utcnow()
-    order = Order(
-        customer_id=customer.id,
-        customer=customer,
-        status=OrderStatus.PENDING_APPROVAL.value,
-        note=note,
-        currency=currency,
-        subtotal=priced.subtotal,
-        discount_total=priced.discount_total,
-        total=priced.total,
-        placed_by_id=actor.user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(order)
-    await session.flush()  # the order id for the rows below
-    # Children go in as one executemany each (the ORM would insert row by row on SQLite,
-    # where RETURNING order is not guaranteed); the in-memory order gets them as loaded.
+    # Core statements, one per table (an executemany for the lines): the ORM's unit of work
+    # would cost more than the inserts, and on SQLite it inserts children row by row because
+    # RETURNING order is not guaranteed there. The in-memory order gets its rows as loaded.
+    row = {
+        "customer_id": customer.id,
+        "status": OrderStatus.PENDING_APPROVAL.value,
+        "note": note,
+        "currency": currency,
+        "subtotal": priced.subtotal,
+        "discount_total": priced.discount_total,
+        "total": priced.total,
+        "placed_by_id": actor.user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    order_id = (await session.execute(_INSERT_ORDER, row)).scalar_one()
+    order = Order(id=order_id, **row)
+    set_committed_value(order, "customer", customer)
     lines = [
         {
             "order_id": order.id,
@@ -278,7 +282,7 @@ async def create_order(
             )
             for s in shortages
         )
-    record_event(
+    await record_event(
         session,
         "order.placed",
         "order",
@@ -286,17 +290,14 @@ async def create_order(
         {"orderId": order.id, "customerId": customer.id, "total": str(order.total), "currency": currency},
     )
     if idempotency_key is not None and request_hash is not None:
-        session.add(
-            IdempotencyRecord(
-                user_id=actor.user_id, key=idempotency_key, request_hash=request_hash, order_id=order.id
-            )
-        )
-    try:
-        await session.flush()
-    except IntegrityError as e:
-        if idempotency_key is not None and "idempotency" in str(e.orig).lower():
+        try:  # the unique (user, key) decides a race; the caller's transaction rolls back
+            await session.execute(
+                insert(IdempotencyRecord.__table__),
+                [{"user_id": actor.user_id, "key": idempotency_key, "request_hash": request_hash,
+                  "order_id": order.id, "created_at": now}],
+            )  # fmt: skip
+        except IntegrityError:
             raise IdempotencyRace() from None
-        raise
     return order
 
 
@@ -378,7 +379,7 @@ async def approve_order(
     await _transition(session, actor, order_id, [OrderStatus.PENDING_APPROVAL], OrderStatus.APPROVED)
     await _decide_step(session, actor, order_id, StepStatus.APPROVED, comment)
     _timeline(session, order_id, TimelineKind.APPROVED, f"Approved by {actor.email}" + (f": {comment}" if comment else ""), actor)
-    record_event(session, "order.approved", "order", order_id, {"orderId": order_id})
+    await record_event(session, "order.approved", "order", order_id, {"orderId": order_id})
     return await _reload(session, actor, order_id)
 
 
@@ -395,7 +396,7 @@ async def reject_order(session: AsyncSession, actor: Principal, order_id: int, r
     await _decide_step(session, actor, order_id, StepStatus.REJECTED, clean)
     released = await release_order(session, order_id)
     _timeline(session, order_id, TimelineKind.REJECTED, f"Rejected by {actor.email}: {clean}; {released} unit(s) released", actor)
-    record_event(session, "order.rejected", "order", order_id, {"orderId": order_id, "reason": clean})
+    await record_event(session, "order.rejected", "order", order_id, {"orderId": order_id, "reason": clean})
     return await _reload(session, actor, order_id)
 
 
@@ -424,7 +425,7 @@ async def cancel_order(
         f"Cancelled by {actor.email}" + (f": {clean}" if clean else "") + f"; {released} unit(s) released",
         actor,
     )  # fmt: skip
-    record_event(session, "order.cancelled", "order", order_id, {"orderId": order_id, "reason": clean})
+    await record_event(session, "order.cancelled", "order", order_id, {"orderId": order_id, "reason": clean})
     return await _reload(session, actor, order_id)
 
 

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.domain.base import utcnow
 
 from hub.domain.outbox.models import OutboxEvent
 
 __all__ = ["record_event"]
 
 
-def record_event(
+_INSERT = insert(OutboxEvent.__table__).returning(OutboxEvent.__table__.c.id)
+
+
+async def record_event(
     session: AsyncSession, kind: str, aggregate: str, aggregate_id: int, payload: dict[str, Any]
-) -> OutboxEvent:
-    """Add an event to the outbox; it commits (or not) with the caller's transaction."""
-    event = OutboxEvent(kind=kind, aggregate=aggregate, aggregate_id=aggregate_id, payload=payload)
-    session.add(event)
-    return event
+) -> int:
+    """Write an event to the outbox in the caller's transaction (it commits, or not, with the
+    change it reports); returns its id."""
+    values = {
+        "kind": kind,
+        "aggregate": aggregate,
+        "aggregate_id": aggregate_id,
+        "payload": payload,
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+    return int((await session.execute(_INSERT, values)).scalar_one())
