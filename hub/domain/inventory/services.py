@@ -122,17 +122,22 @@ async def _lock_stock(
     session: AsyncSession, product_ids: Sequence[int]
 ) -> list[tuple[int, int, int, int]]:
     """Lock and return (stock id, product id, on hand, reserved) in the global lock order."""
-    stmt = (
-        select(Stock.id, Stock.product_id, Stock.on_hand, Stock.reserved)
-        .join(Warehouse, Warehouse.id == Stock.warehouse_id)
-        .where(Stock.product_id.in_(product_ids))
-        .order_by(Stock.product_id, Warehouse.priority, Warehouse.id)
-    )
-    if session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Stock)
-    return [tuple(r) for r in (await session.execute(stmt)).all()]  # type: ignore[misc]
+    stmt = _LOCK_STOCK_PG if session.bind.dialect.name == "postgresql" else _LOCK_STOCK
+    rows = await session.execute(stmt, {"product_ids": list(product_ids)})
+    return [tuple(r) for r in rows.all()]  # type: ignore[misc]
 
 
+# Built once: constructing a statement costs more than a round trip to the database.
+_LOCK_STOCK = (
+    select(Stock.id, Stock.product_id, Stock.on_hand, Stock.reserved)
+    .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+    .where(Stock.product_id.in_(bindparam("product_ids", expanding=True)))
+    .order_by(Stock.product_id, Warehouse.priority, Warehouse.id)
+)
+_LOCK_STOCK_PG = _LOCK_STOCK.with_for_update(of=Stock)
+
+
+_INSERT_RESERVATION = insert(Reservation.__table__)
 _stock = Stock.__table__
 # A Core statement run with a list of parameters: one executemany, whatever the count.
 _ADD_RESERVED = (
@@ -180,7 +185,7 @@ async def reserve(
         _ADD_RESERVED, [{"sid": a.stock_id, "q": a.quantity, "now": now} for a in allocations]
     )
     await session.execute(
-        insert(Reservation.__table__),
+        _INSERT_RESERVATION,
         [{"order_id": order_id, "stock_id": a.stock_id, "quantity": a.quantity, "created_at": now} for a in allocations],
     )
     return []

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -130,6 +130,19 @@ def _request_hash(customer_id: int | None, note: str | None, lines: Sequence[Lin
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_CUSTOMER = select(Customer).where(Customer.id == bindparam("id"))
+_IDEMPOTENCY = select(IdempotencyRecord.request_hash, IdempotencyRecord.order_id).where(
+    IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key")
+)
+_INSERT_LINES = insert(OrderLine.__table__)
+_INSERT_STEP = insert(ApprovalStep.__table__)
+_INSERT_EVENT = insert(OrderEvent.__table__)
+
+
+async def _customer(session: AsyncSession, customer_id: int) -> Customer | None:
+    return (await session.execute(_CUSTOMER, {"id": customer_id})).scalar_one_or_none()
+
+
 async def _order_customer(
     session: AsyncSession, actor: Principal, customer_id: int | None
 ) -> Customer:
@@ -137,13 +150,13 @@ async def _order_customer(
         actor.require(*ORDER_FOR_CUSTOMER_ROLES)
         if customer_id is None:
             raise DomainError.invalid("Staff must name the customer to order for", "customerId")
-        customer = await session.get(Customer, customer_id)
+        customer = await _customer(session, customer_id)
     else:
         if actor.customer_id is None:
             raise DomainError.denied()
         if customer_id is not None and customer_id != actor.customer_id:
             raise DomainError.not_found("Customer", "customerId")
-        customer = await session.get(Customer, actor.customer_id)
+        customer = await _customer(session, actor.customer_id)
     if customer is None:
         raise DomainError.not_found("Customer", "customerId")
     if not customer.active:
@@ -187,12 +200,7 @@ async def create_order(
     if idempotency_key is not None:
         request_hash = _request_hash(customer_id, note, lines)
         prior = (
-            await session.execute(
-                select(IdempotencyRecord.request_hash, IdempotencyRecord.order_id).where(
-                    IdempotencyRecord.user_id == actor.user_id,
-                    IdempotencyRecord.key == idempotency_key,
-                )
-            )
+            await session.execute(_IDEMPOTENCY, {"user_id": actor.user_id, "key": idempotency_key})
         ).first()
         if prior is not None:
             if prior[0] != request_hash:
@@ -262,9 +270,9 @@ async def create_order(
         "message": f"Order placed by {actor.email} with {len(lines)} line(s); stock reserved",
         "actor": actor.email,
     }
-    await session.execute(insert(OrderLine.__table__), lines)
-    await session.execute(insert(ApprovalStep.__table__), [step])
-    await session.execute(insert(OrderEvent.__table__), [placed])
+    await session.execute(_INSERT_LINES, lines)
+    await session.execute(_INSERT_STEP, [step])
+    await session.execute(_INSERT_EVENT, [placed])
     set_committed_value(order, "lines", [OrderLine(**row) for row in lines])
     set_committed_value(order, "steps", [ApprovalStep(**step)])
     set_committed_value(order, "events", [OrderEvent(**placed)])

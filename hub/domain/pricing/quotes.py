@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.catalog.models import Product
@@ -50,6 +50,11 @@ class PricedLines:
         return round_money(self.subtotal - self.discount_total)
 
 
+_PRODUCTS = select(Product.id, Product.sku, Product.name, Product.base_price, Product.active).where(
+    Product.sku.in_(bindparam("skus", expanding=True))
+)
+
+
 def check_lines(lines: Sequence[LineInput]) -> list[Problem]:
     """The count of lines and each quantity, as the API contract states them."""
     if not 1 <= len(lines) <= MAX_LINES:
@@ -83,10 +88,8 @@ async def price_lines(
         first_index.setdefault(x.sku, i)
     # Every SKU is looked up, also those of lines with a bad quantity, so that a known SKU is
     # never reported as unknown.
-    stmt = select(Product.id, Product.sku, Product.name, Product.base_price, Product.active).where(
-        Product.sku.in_(sorted({x.sku for x in lines}))
-    )
-    found = {r.sku: r for r in (await session.execute(stmt)).all() if r.active}
+    rows = await session.execute(_PRODUCTS, {"skus": sorted({x.sku for x in lines})})
+    found = {r.sku: r for r in rows.all() if r.active}
     for i, x in enumerate(lines):
         if x.sku not in found:
             result.problems.append(
