@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,

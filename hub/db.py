@@ -16,7 +16,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 from hub.settings import Settings
@@ -65,7 +70,9 @@ class Database:
             options = {k: v for k, v in options.items() if v is not None}
             options["connect_args"] = {"timeout": 30}
         else:
-            options["pool_size"] = 10
+            # Keep as many connections as requests run at once: a connection opened and
+            # closed per request costs PostgreSQL a backend start each time.
+            options["pool_size"] = settings.db_pool_size
             options["max_overflow"] = 10
             options["pool_pre_ping"] = False
         options.update(settings.engine_options)

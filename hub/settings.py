@@ -85,6 +85,7 @@ class Settings:
     port: int = 8000
     log_level: str = "INFO"
     max_body_bytes: int = 1_000_000
+    db_pool_size: int = 20
     # Extra keyword arguments for the SQLAlchemy engine (tests shrink pools etc.).
     engine_options: Mapping[str, object] = field(default_factory=dict)
 
@@ -137,6 +138,7 @@ class Settings:
             port=_int(env, "HUB_PORT", 8000, 1, 65535),
             log_level=log_level,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
+            db_pool_size=_int(env, "HUB_DB_POOL_SIZE", 20, 1, 1000),
         )
 
     @staticmethod

@@ -6,10 +6,11 @@ import logging
 from typing import Any
 
 import dramatiq
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import Database
+from hub.domain.base import utcnow
 from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 from hub.settings import Settings
 from jobs.handlers import registered
@@ -59,12 +60,27 @@ async def deliver_event(db: Database, event_id: int) -> list[str]:
         try:
             async with db.write() as session:
                 session.add(ProcessedEvent(event_id=event_id, handler=handler.name))
-                await session.flush()  # claims the handler; a racing duplicate fails here
+                try:
+                    await session.flush()  # claims the handler; a racing duplicate fails here
+                except IntegrityError:
+                    raise _Claimed from None
+                # An IntegrityError from the handler itself propagates: the job is retried.
                 await handler.fn(session, event)
-        except IntegrityError:
+        except _Claimed:
             continue  # another delivery of the same event claimed it first
         ran.append(handler.name)
+    if event.handled_at is None:
+        async with db.write() as session:
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None))
+                .values(handled_at=utcnow())
+            )
     return ran
+
+
+class _Claimed(Exception):
+    pass
 
 
 async def _handle_event(event_id: int) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
 import dramatiq
+from sqlalchemy import update
 
 from hub.db import Database
+from hub.domain.outbox.models import OutboxEvent
 from hub.settings import Settings
 from jobs import actors
 from jobs.broker import install_broker
@@ -16,6 +19,9 @@ from jobs.relay import OutboxRelay
 __all__ = ["JobRuntime", "publisher"]
 
 log = logging.getLogger("jobs.runtime")
+
+# Async actors overlap their database waits; four at a time keep up with a busy API.
+WORKER_THREADS = 4
 
 
 def publisher() -> Callable[[list[int]], None]:
@@ -54,16 +60,34 @@ class JobRuntime:
 
     async def start(self) -> None:
         self.broker = install_broker(self.settings, namespace=self.namespace)
+        if self.settings.redis_url is None:
+            # The in-memory broker forgets what it held when the process stopped: publish
+            # again every event that was handed to it but not handled.
+            async with self.db.write() as session:
+                result = await session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.published_at.is_not(None), OutboxEvent.handled_at.is_(None))
+                    .values(published_at=None)
+                )
+            if result.rowcount:  # type: ignore[attr-defined]
+                log.info("re-publishing %d event(s) not handled before the last stop", result.rowcount)  # type: ignore[attr-defined]
         if self.in_process_worker:
-            self.worker = dramatiq.Worker(self.broker, worker_threads=1)
+            self.worker = dramatiq.Worker(self.broker, worker_threads=WORKER_THREADS)
             self.worker.start()
             log.info("in-process job worker started")
         self.relay = OutboxRelay(self.db, publisher())
         self.relay.start()
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 30.0) -> None:
         if self.relay is not None:
             await self.relay.stop()
+        if self.worker is not None and self.broker is not None and self.settings.redis_url is None:
+            # Let the in-process worker finish what it was handed (what it cannot finish in
+            # time is published again at the next start).
+            try:
+                await asyncio.to_thread(self.broker.join, "events", timeout=int(drain_seconds * 1000))
+            except Exception:  # noqa: BLE001 - a timeout: the rest is re-published later
+                log.warning("stopping with events still queued; they are re-published at the next start")
         if self.worker is not None:
             self.worker.stop()
             self.worker = None

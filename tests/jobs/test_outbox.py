@@ -8,9 +8,10 @@ import uuid
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.db import Database
+from hub.domain.base import utcnow
 from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 from hub.domain.outbox.services import record_event
 from hub.settings import Settings
@@ -157,3 +158,66 @@ async def test_redis_jobs_deliver_an_order_event(hub: Hub, counting_handler: lis
         await runtime.stop()
     [event] = await _events(hub.db)
     assert done == [event.id] and counting_handler == [event.id]
+
+
+async def test_events_the_in_memory_broker_lost_are_published_again_at_start(
+    hub: Hub, counting_handler: list[int]
+) -> None:
+    # given an event handed to the in-memory broker (marked published) by a process that
+    # stopped before handling it
+    async with hub.db.write() as s:
+        event_id = await record_event(s, "order.placed", "order", 1, {})
+        await s.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(published_at=utcnow()))
+    # when the hub starts again with the embedded runtime
+    runtime = JobRuntime(hub.settings, hub.db)
+    await runtime.start()
+    try:
+        done = await _wait_processed(hub.db, "test-counter")
+    finally:
+        await runtime.stop()
+    # then the event is handled, once, and marked handled
+    assert done == [event_id] and counting_handler == [event_id]
+    [event] = await _events(hub.db)
+    assert event.handled_at is not None
+
+
+async def test_stopping_drains_what_the_in_process_worker_was_handed(hub: Hub, counting_handler: list[int]) -> None:
+    # given the embedded runtime and 20 committed events
+    runtime = JobRuntime(hub.settings, hub.db)
+    await runtime.start()
+    async with hub.db.write() as s:
+        ids = [await record_event(s, "order.placed", "order", i, {}) for i in range(20)]
+    # when the relay has published them and the hub stops at once
+    deadline = asyncio.get_running_loop().time() + 20
+    while any(e.published_at is None for e in await _events(hub.db)):
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    await runtime.stop()
+    # then every event was handled before the worker stopped
+    assert sorted(counting_handler) == ids
+    assert all(e.handled_at is not None for e in await _events(hub.db))
+
+
+async def test_a_handler_that_fails_is_retried_not_forgotten(db: Database) -> None:
+    # given a handler that fails with a database error of its own the first time
+    from sqlalchemy.exc import IntegrityError
+
+    calls: list[int] = []
+
+    async def flaky(_session: object, event: OutboxEvent) -> None:
+        calls.append(event.id)
+        if len(calls) == 1:
+            raise IntegrityError("insert", {}, Exception("its own constraint"))
+
+    handlers.register("flaky", {"order.placed"}, flaky)  # type: ignore[arg-type]
+    try:
+        async with db.write() as s:
+            event_id = await record_event(s, "order.placed", "order", 1, {})
+        # when it is delivered, then the failure propagates (Dramatiq retries the job)
+        with pytest.raises(IntegrityError):
+            await deliver_event(db, event_id)
+        # and the retry runs the handler again and completes
+        assert "flaky" in await deliver_event(db, event_id)
+    finally:
+        handlers.unregister("flaky")
+    assert calls == [event_id, event_id]

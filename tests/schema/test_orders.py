@@ -995,3 +995,18 @@ async def test_order_by_id_returns_null_for_garbage_foreign_or_missing(hub: Hub)
     assert other_kind == {"order": None}
     assert foreign == {"order": None}
     assert anonymous == {"data": {"order": None}}
+
+
+async def test_an_order_total_beyond_the_money_limit_is_invalid_and_writes_nothing(hub: Hub) -> None:
+    # given a product priced at 900 billion with plenty of stock
+    await hub.standard()
+    await hub.add_product("HUGE", "900000000000.00", {"W1": 10})
+    # when a buyer orders two of them (1.8 trillion, beyond NUMERIC(14, 2))
+    data = await hub.data(
+        'mutation { orderCreate(input: {lines: [{sku: "HUGE", quantity: 2}]}) { order { id } errors { code field } } }',
+        as_="acme",
+    )
+    # then it is refused as INVALID on the line, on every database, and nothing is written
+    assert data["orderCreate"] == {"order": None, "errors": [{"code": "INVALID", "field": "lines.0.quantity"}]}
+    assert await hub.count(Order) == 0
+    assert await hub.reserved("HUGE") == 0

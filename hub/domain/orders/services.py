@@ -277,6 +277,24 @@ async def create_order(
     set_committed_value(order, "steps", [ApprovalStep(**step)])
     set_committed_value(order, "events", [OrderEvent(**placed)])
 
+    # Key and event go in before the stock rows are locked: locks are held as briefly as
+    # possible, and a request that lost a key race fails before it locks anything.
+    if idempotency_key is not None and request_hash is not None:
+        try:  # the unique (user, key) decides a race; the caller's transaction rolls back
+            await session.execute(
+                insert(IdempotencyRecord.__table__),
+                [{"user_id": actor.user_id, "key": idempotency_key, "request_hash": request_hash,
+                  "order_id": order.id, "created_at": now}],
+            )  # fmt: skip
+        except IntegrityError:
+            raise IdempotencyRace() from None
+    await record_event(
+        session,
+        "order.placed",
+        "order",
+        order.id,
+        {"orderId": order.id, "customerId": customer.id, "total": str(order.total), "currency": currency},
+    )
     demand = {x.product_id: x.quantity for x in priced.lines}
     shortages = await reserve(session, order.id, demand)
     if shortages:
@@ -290,22 +308,6 @@ async def create_order(
             )
             for s in shortages
         )
-    await record_event(
-        session,
-        "order.placed",
-        "order",
-        order.id,
-        {"orderId": order.id, "customerId": customer.id, "total": str(order.total), "currency": currency},
-    )
-    if idempotency_key is not None and request_hash is not None:
-        try:  # the unique (user, key) decides a race; the caller's transaction rolls back
-            await session.execute(
-                insert(IdempotencyRecord.__table__),
-                [{"user_id": actor.user_id, "key": idempotency_key, "request_hash": request_hash,
-                  "order_id": order.id, "created_at": now}],
-            )  # fmt: skip
-        except IntegrityError:
-            raise IdempotencyRace() from None
     return order
 
 

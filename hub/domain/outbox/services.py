@@ -8,7 +8,6 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.base import utcnow
-
 from hub.domain.outbox.models import OutboxEvent
 
 __all__ = ["record_event"]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.catalog.models import Product
 from hub.domain.errors import ErrorCode, Problem
-from hub.domain.money import round_money
+from hub.domain.money import MAX_AMOUNT, round_money
 from hub.domain.pricing.services import AppliedRule, load_price_book
 
 __all__ = ["LineInput", "MAX_LINES", "MAX_QUANTITY", "PricedLine", "PricedLines", "check_lines", "price_lines"]
@@ -107,6 +107,14 @@ async def price_lines(
         result.lines.append(
             PricedLine(p.id, sku, p.name, quantity, price.unit_price, line_total, price.rules, first_index[sku])
         )
+    for x in result.lines:
+        if x.line_total > MAX_AMOUNT:
+            result.problems.append(
+                Problem(ErrorCode.INVALID, "The line total exceeds 999,999,999,999.99",
+                        f"lines.{x.first_index}.quantity")
+            )  # fmt: skip
+    if subtotal > MAX_AMOUNT and not any(p.field and p.field.endswith("quantity") for p in result.problems):
+        result.problems.append(Problem(ErrorCode.INVALID, "The order total exceeds 999,999,999,999.99", "lines"))
     result.problems.sort(key=lambda p: _field_order(p.field))
     result.subtotal = round_money(subtotal)
     return result

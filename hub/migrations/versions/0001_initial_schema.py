@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-import hub.domain.base
 
+import hub.domain.base
 
 revision: str = '0001'
 down_revision: str | None = None

@@ -3,11 +3,11 @@ from __future__ import annotations
 import strawberry
 
 from hub.domain.auth.services import authenticate, principal_of
-from hub.domain.errors import DomainError
 from hub.domain.customers.services import get_customer
+from hub.domain.errors import DomainError
 from hub.schema.auth.types import User
-from hub.schema.customers.types import Customer
 from hub.schema.common import AppInfo, Error, errors_of
+from hub.schema.customers.types import Customer
 
 
 @strawberry.type(description="The result of logging in.")

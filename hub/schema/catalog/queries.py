@@ -5,6 +5,7 @@ import strawberry
 from hub.domain.catalog.services import get_product, list_categories, list_products
 from hub.domain.errors import DomainError
 from hub.domain.orders.services import quote_order
+from hub.domain.pagination import encode_cursor
 from hub.domain.pricing.quotes import LineInput
 from hub.schema.catalog.types import (
     Category,
@@ -25,7 +26,6 @@ from hub.schema.common import (
     query_error,
     wants,
 )
-from hub.domain.pagination import encode_cursor
 from hub.schema.orders.inputs import OrderLineInput
 
 

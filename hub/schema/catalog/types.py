@@ -56,7 +56,8 @@ class Product:
     staff: strawberry.Private[bool]
 
     @strawberry.field(description="The caller's price for `quantity` units (quantity breaks apply).")
-    def price(self, quantity: int = 1) -> Price | None:
+    def price(self, quantity: int | None = 1) -> Price | None:
+        quantity = 1 if quantity is None else quantity
         if quantity < 1:
             return None
         return Price.of(self.book.price(self.row.id, self.row.base_price, quantity), self.currency)

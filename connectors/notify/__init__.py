@@ -1,0 +1,1 @@
+"""Notification connectors (planned: WeCom, DingTalk, Feishu, outbound webhooks)."""

@@ -1,0 +1,1 @@
+"""WMS connectors (planned: Qimen)."""
