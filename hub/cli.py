@@ -27,9 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -102,7 +100,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.redis_url:
-        raise ConfigError("HUB_REDIS_URL is required for hub worker (hub serve runs jobs in-process without it)")
+        raise ConfigError(
+            "HUB_REDIS_URL is required for hub worker (hub serve runs jobs in-process without it)"
+        )
     _logging(settings)
     from jobs.worker import run_worker
 

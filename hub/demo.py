@@ -29,24 +29,129 @@ DEMO_ADMIN = "admin@demo.hub"
 
 CATEGORIES: dict[str, tuple[str, list[str], tuple[int, int]]] = {
     # name: (SKU prefix, product stems, price range in CNY)
-    "Faucets 龙头": ("FAU", ["Basin mixer", "Kitchen pull-out mixer", "Wall tap", "Sensor tap", "Bib tap", "Bath filler"], (80, 900)),
-    "Showers 花洒": ("SHW", ["Rain shower set", "Hand shower", "Thermostatic column", "Shower arm", "Slide rail kit", "Shower hose"], (40, 2400)),
-    "Sinks 水槽": ("SNK", ["Single-bowl sink", "Double-bowl sink", "Undermount sink", "Utility sink", "Bar sink", "Sink strainer"], (60, 1800)),
-    "Toilets 马桶": ("TOI", ["Close-coupled toilet", "Wall-hung toilet", "Smart toilet seat", "Cistern", "Flush valve", "Soft-close seat"], (90, 5200)),
-    "Pipes & fittings 管件": ("PIP", ["PPR pipe 20mm", "PPR pipe 25mm", "PVC elbow", "Brass tee", "Union coupling", "Reducer"], (2, 60)),
-    "Valves 阀门": ("VAL", ["Ball valve DN15", "Ball valve DN20", "Angle valve", "Check valve", "Gate valve", "Pressure reducer"], (12, 380)),
-    "Hand tools 手动工具": ("HTL", ["Pipe wrench", "Adjustable spanner", "Hex key set", "Pliers", "Tube cutter", "Screwdriver set"], (15, 260)),
-    "Power tools 电动工具": ("PTL", ["Cordless drill", "Impact driver", "Angle grinder", "Rotary hammer", "Jigsaw", "Heat gun"], (180, 1600)),
-    "Fasteners 紧固件": ("FST", ["Wall anchor pack", "Stainless screws", "Hex bolts", "Pipe clamp", "Threaded rod", "Washer pack"], (3, 45)),
-    "Electrical 电工": ("ELC", ["Wall socket", "Switch panel", "Cable 2.5mm²", "Junction box", "Circuit breaker", "Conduit"], (6, 320)),
-    "Lighting 照明": ("LGT", ["LED panel", "Downlight", "Mirror light", "Strip light 5m", "Ceiling lamp", "Waterproof batten"], (25, 680)),
-    "Sealants & adhesives 胶粘": ("SEA", ["Silicone sealant", "PTFE tape", "Tile adhesive", "Epoxy glue", "Pipe thread sealant", "Foam filler"], (4, 90)),
+    "Faucets 龙头": (
+        "FAU",
+        ["Basin mixer", "Kitchen pull-out mixer", "Wall tap", "Sensor tap", "Bib tap", "Bath filler"],
+        (80, 900),
+    ),
+    "Showers 花洒": (
+        "SHW",
+        [
+            "Rain shower set",
+            "Hand shower",
+            "Thermostatic column",
+            "Shower arm",
+            "Slide rail kit",
+            "Shower hose",
+        ],
+        (40, 2400),
+    ),
+    "Sinks 水槽": (
+        "SNK",
+        [
+            "Single-bowl sink",
+            "Double-bowl sink",
+            "Undermount sink",
+            "Utility sink",
+            "Bar sink",
+            "Sink strainer",
+        ],
+        (60, 1800),
+    ),
+    "Toilets 马桶": (
+        "TOI",
+        [
+            "Close-coupled toilet",
+            "Wall-hung toilet",
+            "Smart toilet seat",
+            "Cistern",
+            "Flush valve",
+            "Soft-close seat",
+        ],
+        (90, 5200),
+    ),
+    "Pipes & fittings 管件": (
+        "PIP",
+        ["PPR pipe 20mm", "PPR pipe 25mm", "PVC elbow", "Brass tee", "Union coupling", "Reducer"],
+        (2, 60),
+    ),
+    "Valves 阀门": (
+        "VAL",
+        [
+            "Ball valve DN15",
+            "Ball valve DN20",
+            "Angle valve",
+            "Check valve",
+            "Gate valve",
+            "Pressure reducer",
+        ],
+        (12, 380),
+    ),
+    "Hand tools 手动工具": (
+        "HTL",
+        ["Pipe wrench", "Adjustable spanner", "Hex key set", "Pliers", "Tube cutter", "Screwdriver set"],
+        (15, 260),
+    ),
+    "Power tools 电动工具": (
+        "PTL",
+        ["Cordless drill", "Impact driver", "Angle grinder", "Rotary hammer", "Jigsaw", "Heat gun"],
+        (180, 1600),
+    ),
+    "Fasteners 紧固件": (
+        "FST",
+        ["Wall anchor pack", "Stainless screws", "Hex bolts", "Pipe clamp", "Threaded rod", "Washer pack"],
+        (3, 45),
+    ),
+    "Electrical 电工": (
+        "ELC",
+        ["Wall socket", "Switch panel", "Cable 2.5mm²", "Junction box", "Circuit breaker", "Conduit"],
+        (6, 320),
+    ),
+    "Lighting 照明": (
+        "LGT",
+        ["LED panel", "Downlight", "Mirror light", "Strip light 5m", "Ceiling lamp", "Waterproof batten"],
+        (25, 680),
+    ),
+    "Sealants & adhesives 胶粘": (
+        "SEA",
+        [
+            "Silicone sealant",
+            "PTFE tape",
+            "Tile adhesive",
+            "Epoxy glue",
+            "Pipe thread sealant",
+            "Foam filler",
+        ],
+        (4, 90),
+    ),
 }
 VARIANTS = ["chrome", "brushed nickel", "matte black", "white", "standard"]
-WAREHOUSES = [("SH", "Shanghai central warehouse", 10), ("GZ", "Guangzhou south warehouse", 20), ("CD", "Chengdu west warehouse", 30)]
-GROUPS = [("T1", "Tier-1 distributors 一级经销商"), ("T2", "Tier-2 dealers 二级经销商"), ("RS", "Retail stores 门店")]
+WAREHOUSES = [
+    ("SH", "Shanghai central warehouse", 10),
+    ("GZ", "Guangzhou south warehouse", 20),
+    ("CD", "Chengdu west warehouse", 30),
+]
+GROUPS = [
+    ("T1", "Tier-1 distributors 一级经销商"),
+    ("T2", "Tier-2 dealers 二级经销商"),
+    ("RS", "Retail stores 门店"),
+]
 REGIONS = ["East China 华东", "South China 华南", "North China 华北", "Southwest 西南", "Central China 华中"]
-CITIES = ["Shanghai", "Hangzhou", "Suzhou", "Guangzhou", "Shenzhen", "Foshan", "Beijing", "Tianjin", "Chengdu", "Chongqing", "Wuhan", "Changsha"]
+CITIES = [
+    "Shanghai",
+    "Hangzhou",
+    "Suzhou",
+    "Guangzhou",
+    "Shenzhen",
+    "Foshan",
+    "Beijing",
+    "Tianjin",
+    "Chengdu",
+    "Chongqing",
+    "Wuhan",
+    "Changsha",
+]
+BRANDS = ["Hengtong", "Xinda", "Jinhua", "Ruifeng", "Tianyi", "Baosheng", "Huamei"]
 TRADES = ["Building Materials", "Plumbing Supply", "Hardware Trading", "Home Improvement", "Sanitary Ware"]
 STAFF = [
     ("admin@demo.hub", "admin-demo-1", Role.ADMIN),
@@ -65,7 +170,10 @@ def _password(i: int) -> str:
 
 def _logins(customers: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
     rows = [(e, p, r.value) for e, p, r in STAFF]
-    rows += [(f"buyer{i:02d}@demo.hub", _password(i), f"CUSTOMER of {code} {name}") for i, (code, name) in enumerate(customers, 1)]
+    rows += [
+        (f"buyer{i:02d}@demo.hub", _password(i), f"CUSTOMER of {code} {name}")
+        for i, (code, name) in enumerate(customers, 1)
+    ]
     return rows
 
 
@@ -75,7 +183,9 @@ async def load_demo(settings: Settings) -> list[tuple[str, str, str]]:
     try:
         async with db.read() as session:
             if await session.scalar(select(User.id).where(User.email == DEMO_ADMIN)) is not None:
-                rows = (await session.execute(select(Customer.code, Customer.name).order_by(Customer.id))).all()
+                rows = (
+                    await session.execute(select(Customer.code, Customer.name).order_by(Customer.id))
+                ).all()
                 return _logins([(c, n) for c, n in rows][:CUSTOMER_COUNT])
         rng = random.Random(20261125)
         async with db.write() as session:
@@ -129,7 +239,7 @@ async def _load(session, rng: random.Random) -> list[tuple[str, str]]:  # type: 
         customers.append(
             Customer(
                 code=f"C{i:04d}",
-                name=f"{city} {rng.choice(['Hengtong', 'Xinda', 'Jinhua', 'Ruifeng', 'Tianyi', 'Baosheng', 'Huamei'])} {rng.choice(TRADES)} Co.",
+                name=f"{city} {rng.choice(BRANDS)} {rng.choice(TRADES)} Co.",
                 credit_limit=Decimal(rng.choice([50_000, 100_000, 200_000, 500_000])),
                 group_id=group.id,
                 region=REGIONS[(i - 1) % len(REGIONS)],
@@ -140,9 +250,18 @@ async def _load(session, rng: random.Random) -> list[tuple[str, str]]:  # type: 
     await session.flush()
     staff_hashes = await asyncio.gather(*(hash_password(p) for _e, p, _r in STAFF))
     buyer_hashes = await asyncio.gather(*(hash_password(_password(i)) for i in range(1, CUSTOMER_COUNT + 1)))
-    users = [User(email=e, password_hash=h, roles_text=r.value, active=True) for (e, _p, r), h in zip(STAFF, staff_hashes, strict=True)]
+    users = [
+        User(email=e, password_hash=h, roles_text=r.value, active=True)
+        for (e, _p, r), h in zip(STAFF, staff_hashes, strict=True)
+    ]
     users += [
-        User(email=f"buyer{i:02d}@demo.hub", password_hash=h, roles_text=Role.CUSTOMER.value, customer_id=c.id, active=True)
+        User(
+            email=f"buyer{i:02d}@demo.hub",
+            password_hash=h,
+            roles_text=Role.CUSTOMER.value,
+            customer_id=c.id,
+            active=True,
+        )
         for i, (c, h) in enumerate(zip(customers, buyer_hashes, strict=True), 1)
     ]
     session.add_all(users)
@@ -153,7 +272,15 @@ async def _load(session, rng: random.Random) -> list[tuple[str, str]]:  # type: 
 async def _place_demo_orders(db: Database, rng: random.Random) -> None:
     """A few orders in different states, placed through the real services."""
     async with db.read() as session:
-        buyers = (await session.execute(select(User).where(User.customer_id.is_not(None)).order_by(User.id).limit(6))).scalars().all()
+        buyers = (
+            (
+                await session.execute(
+                    select(User).where(User.customer_id.is_not(None)).order_by(User.id).limit(6)
+                )
+            )
+            .scalars()
+            .all()
+        )
         manager = (await session.execute(select(User).where(User.email == "manager@demo.hub"))).scalar_one()
         skus = list((await session.execute(select(Product.sku).order_by(Product.id))).scalars())
     boss = Principal(manager.id, manager.email, manager.roles)

@@ -40,9 +40,7 @@ def async_database_url(url: str) -> str:
         return f"sqlite+aiosqlite://{rest}"
     if base in {"postgresql", "postgres"}:
         return f"postgresql+asyncpg://{rest}"
-    raise ConfigError(
-        f"HUB_DATABASE_URL must be a sqlite:/// or postgresql:// URL, got scheme {scheme!r}"
-    )
+    raise ConfigError(f"HUB_DATABASE_URL must be a sqlite:/// or postgresql:// URL, got scheme {scheme!r}")
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

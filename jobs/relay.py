@@ -26,9 +26,7 @@ BATCH = 200
 
 
 class OutboxRelay:
-    def __init__(
-        self, db: Database, publish: Callable[[list[int]], None], interval: float = 0.2
-    ) -> None:
+    def __init__(self, db: Database, publish: Callable[[list[int]], None], interval: float = 0.2) -> None:
         self.db = db
         self.publish = publish  # blocking (Redis I/O): runs in a thread
         self.interval = interval

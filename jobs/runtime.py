@@ -34,9 +34,6 @@ def publisher() -> Callable[[list[int]], None]:
     return publish
 
 
-
-
-
 class JobRuntime:
     """The outbox relay, plus an in-process Dramatiq worker when there is no Redis."""
 

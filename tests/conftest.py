@@ -40,20 +40,11 @@ def _admin_pg_url(url: str) -> tuple[str, str]:
     return f"{base}/postgres", name
 
 
-async def _pg_create(admin_url: str, name: str) -> None:
+async def _pg_admin(admin_url: str, sql: str) -> None:
     engine = create_async_engine(async_database_url(admin_url), isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-
-
-async def _pg_drop(admin_url: str, name: str) -> None:
-    engine = create_async_engine(async_database_url(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(sql))
     finally:
         await engine.dispose()
 
@@ -65,13 +56,13 @@ def pg_database() -> Iterator[str]:
     assert PG_URL is not None
     admin_url, name = _admin_pg_url(PG_URL)
     try:
-        asyncio.run(_pg_create(admin_url, name))
+        asyncio.run(_pg_admin(admin_url, f'CREATE DATABASE "{name}"'))
     except Exception as e:  # noqa: BLE001 - reported as a failure, with the cause
         pytest.fail(f"HUB_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}", pytrace=False)
     url = f"{admin_url.rpartition('/')[0]}/{name}"
     upgrade(Settings(database_url=url))
     yield url
-    asyncio.run(_pg_drop(admin_url, name))
+    asyncio.run(_pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

@@ -199,9 +199,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         return self._run(plan, result)
                     except _Fallback:
                         pass
-        return super().complete_value(
-            return_type, field_details_list, info, path, result, position_context
-        )
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _object_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
         nodes = tuple(fd.node for fd in field_details_list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hub.domain.auth.models import Role
 from hub.domain.catalog.models import Product
 from hub.domain.inventory.models import Stock
 from tests.support import Hub, count_statements
@@ -37,13 +38,15 @@ async def _many_products(hub: Hub, n: int) -> None:
         hub.seeded.products.update({p.sku: p.id for p in products})
 
 
+async def _buyer(hub: Hub) -> None:
+    await hub.add_customer("ACME")
+    await hub.add_user("acme", [Role.CUSTOMER], customer="ACME")
+
+
 async def test_a_catalog_page_costs_the_same_statements_for_10_and_100_products(hub: Hub) -> None:
     # given 120 products with stock in two warehouses and a buyer
     await _many_products(hub, 120)
-    await hub.add_customer("ACME")
-    from hub.domain.auth.models import Role
-
-    await hub.add_user("acme", [Role.CUSTOMER], customer="ACME")
+    await _buyer(hub)
     counts = {}
     for first in (10, 100):
         # when the buyer reads a page with prices and availability
@@ -59,10 +62,7 @@ async def test_a_catalog_page_costs_the_same_statements_for_10_and_100_products(
 async def test_order_create_costs_the_same_statements_for_1_and_50_lines(hub: Hub) -> None:
     # given 60 products with stock and a buyer
     await _many_products(hub, 60)
-    await hub.add_customer("ACME")
-    from hub.domain.auth.models import Role
-
-    await hub.add_user("acme", [Role.CUSTOMER], customer="ACME")
+    await _buyer(hub)
     counts = {}
     for n in (1, 50):
         # fresh SKUs each time, 1,500 units each: split over W1 and W2

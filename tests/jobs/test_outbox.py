@@ -104,8 +104,8 @@ async def test_events_not_published_before_a_crash_are_published_after_restart(d
     assert await OutboxRelay(db, sent.extend).relay_once() == 0
 
 
-async def _wait_processed(db: Database, handler: str, timeout: float = 20.0) -> list[int]:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_processed(db: Database, handler: str, seconds: float = 20.0) -> list[int]:
+    deadline = asyncio.get_running_loop().time() + seconds
     while True:
         async with db.read() as s:
             done = list((await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == handler))).scalars())

@@ -56,14 +56,10 @@ def normalize_email(email: str) -> str:
 
 
 def principal_of(user: User) -> Principal:
-    return Principal(
-        user_id=user.id, email=user.email, roles=user.roles, customer_id=user.customer_id
-    )
+    return Principal(user_id=user.id, email=user.email, roles=user.roles, customer_id=user.customer_id)
 
 
-async def authenticate(
-    session: AsyncSession, email: str, password: str, throttle: LoginThrottle
-) -> User:
+async def authenticate(session: AsyncSession, email: str, password: str, throttle: LoginThrottle) -> User:
     """The active user with this email and password.
 
     Raises:
@@ -105,21 +101,15 @@ async def create_user(
     if not EMAIL_RE.match(norm):
         problems.append(DomainError.invalid("Enter a valid email address", "email"))
     if len(password) < MIN_PASSWORD or len(password) > 256:
-        problems.append(
-            DomainError.invalid(f"Password must be {MIN_PASSWORD} to 256 characters", "password")
-        )
+        problems.append(DomainError.invalid(f"Password must be {MIN_PASSWORD} to 256 characters", "password"))
     role_set = frozenset(roles)
     if not role_set:
         problems.append(DomainError.invalid("Give at least one role", "roles"))
     if Role.CUSTOMER in role_set:
         if len(role_set) > 1:
-            problems.append(
-                DomainError.invalid("A CUSTOMER user cannot also hold staff roles", "roles")
-            )
+            problems.append(DomainError.invalid("A CUSTOMER user cannot also hold staff roles", "roles"))
         if customer_id is None:
-            problems.append(
-                DomainError.invalid("customerId is required for a CUSTOMER user", "customerId")
-            )
+            problems.append(DomainError.invalid("customerId is required for a CUSTOMER user", "customerId"))
     elif customer_id is not None:
         problems.append(
             DomainError.invalid("customerId is only for users with the CUSTOMER role", "customerId")

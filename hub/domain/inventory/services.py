@@ -118,9 +118,7 @@ async def set_stock(
     return StockView(sku, warehouse_code, int(on_hand), int(reserved))
 
 
-async def _lock_stock(
-    session: AsyncSession, product_ids: Sequence[int]
-) -> list[tuple[int, int, int, int]]:
+async def _lock_stock(session: AsyncSession, product_ids: Sequence[int]) -> list[tuple[int, int, int, int]]:
     """Lock and return (stock id, product id, on hand, reserved) in the global lock order."""
     stmt = _LOCK_STOCK_PG if session.bind.dialect.name == "postgresql" else _LOCK_STOCK
     rows = await session.execute(stmt, {"product_ids": list(product_ids)})
@@ -147,9 +145,7 @@ _ADD_RESERVED = (
 )
 
 
-async def reserve(
-    session: AsyncSession, order_id: int, demand: Mapping[int, int]
-) -> list[Shortage]:
+async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int]) -> list[Shortage]:
     """Reserve ``demand`` (product id → quantity) for an order, all or nothing.
 
     Warehouses are tried by priority; one product may be split across warehouses. A
@@ -186,7 +182,10 @@ async def reserve(
     )
     await session.execute(
         _INSERT_RESERVATION,
-        [{"order_id": order_id, "stock_id": a.stock_id, "quantity": a.quantity, "created_at": now} for a in allocations],
+        [
+            {"order_id": order_id, "stock_id": a.stock_id, "quantity": a.quantity, "created_at": now}
+            for a in allocations
+        ],
     )
     return []
 

@@ -65,14 +65,11 @@ class IdempotencyRace(Exception):
 
 
 def _full_order():  # type: ignore[no-untyped-def]
-    return (
-        select(Order)
-        .options(
-            joinedload(Order.customer),
-            selectinload(Order.lines),
-            selectinload(Order.steps),
-            selectinload(Order.events),
-        )
+    return select(Order).options(
+        joinedload(Order.customer),
+        selectinload(Order.lines),
+        selectinload(Order.steps),
+        selectinload(Order.events),
     )
 
 
@@ -143,9 +140,7 @@ async def _customer(session: AsyncSession, customer_id: int) -> Customer | None:
     return (await session.execute(_CUSTOMER, {"id": customer_id})).scalar_one_or_none()
 
 
-async def _order_customer(
-    session: AsyncSession, actor: Principal, customer_id: int | None
-) -> Customer:
+async def _order_customer(session: AsyncSession, actor: Principal, customer_id: int | None) -> Customer:
     if actor.is_staff:
         actor.require(*ORDER_FOR_CUSTOMER_ROLES)
         if customer_id is None:
@@ -302,8 +297,7 @@ async def create_order(
         raise DomainError(
             Problem(
                 ErrorCode.INSUFFICIENT_STOCK,
-                f"Only {s.available} of {by_product[s.product_id].sku} available;"
-                f" {s.requested} requested",
+                f"Only {s.available} of {by_product[s.product_id].sku} available; {s.requested} requested",
                 f"lines.{by_product[s.product_id].first_index}.quantity",
             )
             for s in shortages
@@ -353,8 +347,12 @@ async def _decide_step(
     )
 
 
-def _timeline(session: AsyncSession, order_id: int, kind: TimelineKind, message: str, actor: Principal) -> None:
-    session.add(OrderEvent(order_id=order_id, at=utcnow(), kind=kind.value, message=message, actor=actor.email))
+def _timeline(
+    session: AsyncSession, order_id: int, kind: TimelineKind, message: str, actor: Principal
+) -> None:
+    session.add(
+        OrderEvent(order_id=order_id, at=utcnow(), kind=kind.value, message=message, actor=actor.email)
+    )
 
 
 async def _reload(session: AsyncSession, actor: Principal, order_id: int) -> Order:
@@ -388,7 +386,13 @@ async def approve_order(
     comment = _check_comment(comment, "comment")
     await _transition(session, actor, order_id, [OrderStatus.PENDING_APPROVAL], OrderStatus.APPROVED)
     await _decide_step(session, actor, order_id, StepStatus.APPROVED, comment)
-    _timeline(session, order_id, TimelineKind.APPROVED, f"Approved by {actor.email}" + (f": {comment}" if comment else ""), actor)
+    _timeline(
+        session,
+        order_id,
+        TimelineKind.APPROVED,
+        f"Approved by {actor.email}" + (f": {comment}" if comment else ""),
+        actor,
+    )
     await record_event(session, "order.approved", "order", order_id, {"orderId": order_id})
     return await _reload(session, actor, order_id)
 
@@ -405,7 +409,13 @@ async def reject_order(session: AsyncSession, actor: Principal, order_id: int, r
     await _transition(session, actor, order_id, [OrderStatus.PENDING_APPROVAL], OrderStatus.REJECTED)
     await _decide_step(session, actor, order_id, StepStatus.REJECTED, clean)
     released = await release_order(session, order_id)
-    _timeline(session, order_id, TimelineKind.REJECTED, f"Rejected by {actor.email}: {clean}; {released} unit(s) released", actor)
+    _timeline(
+        session,
+        order_id,
+        TimelineKind.REJECTED,
+        f"Rejected by {actor.email}: {clean}; {released} unit(s) released",
+        actor,
+    )
     await record_event(session, "order.rejected", "order", order_id, {"orderId": order_id, "reason": clean})
     return await _reload(session, actor, order_id)
 

@@ -14,7 +14,15 @@ from hub.domain.errors import ErrorCode, Problem
 from hub.domain.money import MAX_AMOUNT, round_money
 from hub.domain.pricing.services import AppliedRule, load_price_book
 
-__all__ = ["LineInput", "MAX_LINES", "MAX_QUANTITY", "PricedLine", "PricedLines", "check_lines", "price_lines"]
+__all__ = [
+    "LineInput",
+    "MAX_LINES",
+    "MAX_QUANTITY",
+    "PricedLine",
+    "PricedLines",
+    "check_lines",
+    "price_lines",
+]
 
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
@@ -105,7 +113,9 @@ async def price_lines(
         line_total = round_money(price.unit_price * quantity)
         subtotal += line_total
         result.lines.append(
-            PricedLine(p.id, sku, p.name, quantity, price.unit_price, line_total, price.rules, first_index[sku])
+            PricedLine(
+                p.id, sku, p.name, quantity, price.unit_price, line_total, price.rules, first_index[sku]
+            )
         )
     for x in result.lines:
         if x.line_total > MAX_AMOUNT:
@@ -114,7 +124,9 @@ async def price_lines(
                         f"lines.{x.first_index}.quantity")
             )  # fmt: skip
     if subtotal > MAX_AMOUNT and not any(p.field and p.field.endswith("quantity") for p in result.problems):
-        result.problems.append(Problem(ErrorCode.INVALID, "The order total exceeds 999,999,999,999.99", "lines"))
+        result.problems.append(
+            Problem(ErrorCode.INVALID, "The order total exceeds 999,999,999,999.99", "lines")
+        )
     result.problems.sort(key=lambda p: _field_order(p.field))
     result.subtotal = round_money(subtotal)
     return result

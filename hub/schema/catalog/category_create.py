@@ -35,4 +35,6 @@ class CategoryCreateMutation:
                 c = await create_category(session, p, name=input.name, parent_id=parent)
         except DomainError as e:
             return CategoryCreatePayload(category=None, errors=errors_of(e))
-        return CategoryCreatePayload(category=Category(id=encode_id("Category", c.id), name=c.name), errors=[])
+        return CategoryCreatePayload(
+            category=Category(id=encode_id("Category", c.id), name=c.name), errors=[]
+        )

@@ -30,9 +30,7 @@ class ProductCreatePayload:
 @strawberry.type
 class ProductCreateMutation:
     @strawberry.mutation(description="Add a product to the catalog (ADMIN).")
-    async def product_create(
-        self, info: AppInfo, input: ProductCreateInput
-    ) -> ProductCreatePayload | None:
+    async def product_create(self, info: AppInfo, input: ProductCreateInput) -> ProductCreatePayload | None:
         p = info.context.principal
         if p is None:
             return None

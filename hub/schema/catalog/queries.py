@@ -124,9 +124,7 @@ class CatalogQueries:
             return None
         cid = None if customer_id is None else (decode_id("Customer", customer_id) or 0)
         async with info.context.db.read() as session:
-            priced = await quote_order(
-                session, p, [LineInput(x.sku, x.quantity) for x in lines], cid
-            )
+            priced = await quote_order(session, p, [LineInput(x.sku, x.quantity) for x in lines], cid)
         c = info.context.currency
         return Quote(
             lines=[

@@ -101,9 +101,7 @@ class ProductEdge:
 class ProductConnection:
     edges: list[ProductEdge] = strawberry.field(description="The products of this page.")
     page_info: PageInfo = strawberry.field(description="Paging state.")
-    total_count: int | None = strawberry.field(
-        description="How many products match, over all pages."
-    )
+    total_count: int | None = strawberry.field(description="How many products match, over all pages.")
 
 
 @strawberry.type(description="One priced line of a quote.")

@@ -38,7 +38,9 @@ class CustomerQueries:
         except DomainError as e:
             raise query_error(e) from None
         c = info.context.currency
-        edges = [CustomerEdge(node=Customer.of(x, c), cursor=encode_cursor("code", x.code)) for x in page.items]
+        edges = [
+            CustomerEdge(node=Customer.of(x, c), cursor=encode_cursor("code", x.code)) for x in page.items
+        ]
         return CustomerConnection(
             edges=edges,
             page_info=PageInfo(

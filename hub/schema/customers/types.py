@@ -27,9 +27,7 @@ class Customer:
     def credit_limit(self) -> Money | None:
         return None if self.limit is None else money(self.limit, self.currency)
 
-    @strawberry.field(
-        description="Value of open orders (placed, approved or shipped, not yet settled)."
-    )
+    @strawberry.field(description="Value of open orders (placed, approved or shipped, not yet settled).")
     async def outstanding(self, info: AppInfo) -> Money:
         async with info.context.db.read() as session:
             return money(await outstanding(session, self.pk), self.currency)

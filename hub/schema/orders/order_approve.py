@@ -10,9 +10,7 @@ from hub.schema.orders.payloads import OrderPayload
 
 @strawberry.type
 class OrderApproveMutation:
-    @strawberry.mutation(
-        description="Approve the order's current step (a user holding that step's role)."
-    )
+    @strawberry.mutation(description="Approve the order's current step (a user holding that step's role).")
     async def order_approve(
         self, info: AppInfo, id: strawberry.ID, comment: str | None = None
     ) -> OrderPayload | None:

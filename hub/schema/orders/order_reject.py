@@ -14,7 +14,5 @@ class OrderRejectMutation:
         description="Reject the order at its current step and release its stock (a user "
         "holding that step's role); `reason` is required."
     )
-    async def order_reject(
-        self, info: AppInfo, id: strawberry.ID, reason: str
-    ) -> OrderPayload | None:
+    async def order_reject(self, info: AppInfo, id: strawberry.ID, reason: str) -> OrderPayload | None:
         return await run_order_change(info, id, lambda s, p, pk: reject_order(s, p, pk, reason))

@@ -118,8 +118,7 @@ class Order:
             updated_at=o.updated_at,
             approval=Approval(current_step=current, steps=steps),
             timeline=[
-                TimelineEntry(at=e.at, kind=DomainTimelineKind(e.kind), message=e.message)
-                for e in o.events
+                TimelineEntry(at=e.at, kind=DomainTimelineKind(e.kind), message=e.message) for e in o.events
             ],
         )
 
