@@ -1014,25 +1014,44 @@ def hub_binary() -> str:
     return str(exe if exe.exists() else ROOT / ".venv" / "bin" / "hub")
 
 
-def server_env(database_url: str, secret: str) -> dict[str, str]:
+def server_env(database_url: str, secret: str, redis_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_DATABASE_URL"] = database_url
     env["HUB_SECRET_KEY"] = secret
+    if redis_url:
+        env["HUB_REDIS_URL"] = redis_url
     return env
 
 
 class Server:
-    def __init__(self, database_url: str, secret: str, port: int, log_path: Path) -> None:
+    def __init__(
+        self, database_url: str, secret: str, port: int, log_path: Path, redis_url: str | None = None
+    ) -> None:
         self.port = port
         self.log_path = log_path
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        env = server_env(database_url, secret, redis_url)
         self.proc = subprocess.Popen(
             [hub_binary(), "serve", "--port", str(port)],
             cwd=ROOT,
-            env=server_env(database_url, secret),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+        )
+        # Production shape: jobs run in their own `hub worker` process (not counted as server CPU).
+        self.worker_log = open(log_path.with_suffix(".worker.log"), "wb") if redis_url else None  # noqa: SIM115
+        self.worker = (
+            subprocess.Popen(
+                [hub_binary(), "worker", "--threads", "4"],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self.worker_log,
+                stderr=subprocess.STDOUT,
+            )
+            if redis_url
+            else None
         )
 
     async def wait_ready(self, within_s: float = 60.0) -> None:
@@ -1057,6 +1076,15 @@ class Server:
         return "\n".join(lines[-n:])
 
     def stop(self) -> int | None:
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            try:
+                self.worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait()
+        if self.worker_log is not None:
+            self.worker_log.close()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -1384,7 +1412,7 @@ async def main_async(args: argparse.Namespace) -> int:
         ]
 
         port = free_port()
-        server = Server(url, secret, port, RESULTS / f"{stamp}-server.log")
+        server = Server(url, secret, port, RESULTS / f"{stamp}-server.log", args.redis_url)
         await server.wait_ready()
         log(f"hub serve is up on port {port} (pid {server.proc.pid})")
         gql = Gql("127.0.0.1", port)
@@ -1639,6 +1667,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--keep-db", action="store_true", help="keep the benchmark database afterwards"
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help="production shape: HUB_REDIS_URL for the server and one `hub worker` process"
+        " (default: embedded in-process jobs)",
     )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.concurrency < 1:

@@ -26,7 +26,7 @@ class TokenService:
         self._key = secret_key
         self._ttl = ttl_seconds
         # token -> (principal, expires_at): decoding is the hot path of every request.
-        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
 
     def issue(self, principal: Principal, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
@@ -67,7 +67,7 @@ class TokenService:
                 roles=frozenset(Role(r) for r in claims["roles"]),
                 customer_id=int(cid) if cid is not None else None,
             )
-            expires = float(claims["exp"])
+            expires = int(claims["exp"])
         except (jwt.PyJWTError, KeyError, ValueError, TypeError):
             return None
         self._cache[token] = (principal, expires)
