@@ -54,9 +54,13 @@ async def deliver_event(db: Database, event_id: int) -> list[str]:
             ).scalars()
         )
     ran = []
-    for handler in registered(event.kind):
-        if handler.name in done:
-            continue
+    pending = [h for h in registered(event.kind) if h.name not in done]
+    mark_handled = (
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None))
+        .values(handled_at=utcnow())
+    )
+    for i, handler in enumerate(pending):
         try:
             async with db.write() as session:
                 session.add(ProcessedEvent(event_id=event_id, handler=handler.name))
@@ -66,16 +70,14 @@ async def deliver_event(db: Database, event_id: int) -> list[str]:
                     raise _Claimed from None
                 # An IntegrityError from the handler itself propagates: the job is retried.
                 await handler.fn(session, event)
+                if i == len(pending) - 1:
+                    await session.execute(mark_handled)  # same transaction as the last handler
         except _Claimed:
             continue  # another delivery of the same event claimed it first
         ran.append(handler.name)
-    if event.handled_at is None:
+    if event.handled_at is None and (not ran or ran[-1] != pending[-1].name):
         async with db.write() as session:
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None))
-                .values(handled_at=utcnow())
-            )
+            await session.execute(mark_handled)
     return ran
 
 
