@@ -114,3 +114,11 @@ async def test_demo_data_is_realistic_and_loads_once(settings: Settings, db: Dat
     assert roles == set(Role)
     assert {email for email, _pw, _roles in first} == {u.email for u in users}
     assert all(pw for _e, pw, _r in first)
+
+
+def test_worker_needs_redis() -> None:
+    # when `hub worker` is started without HUB_REDIS_URL
+    result = run(["worker"], {})
+    # then it refuses in one line naming the setting (hub serve runs jobs in-process instead)
+    assert result.returncode == 2
+    assert "HUB_REDIS_URL" in result.stderr and result.stderr.strip().count("\n") == 0
