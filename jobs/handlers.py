@@ -46,7 +46,7 @@ def registered(kind: str) -> list[Handler]:
 
 
 async def _log_event(_session: AsyncSession, event: OutboxEvent) -> None:
-    log.info("event %s #%s for %s %s", event.kind, event.id, event.aggregate, event.aggregate_id)
+    log.debug("event %s #%s for %s %s", event.kind, event.id, event.aggregate, event.aggregate_id)
 
 
 register("log", {"*"}, _log_event)
