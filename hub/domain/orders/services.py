@@ -233,7 +233,7 @@ async def create_order(
     order_id = (await session.execute(_INSERT_ORDER, row)).scalar_one()
     order = Order(id=order_id, **row)
     set_committed_value(order, "customer", customer)
-    lines = [
+    line_rows = [
         {
             "order_id": order.id,
             "line_no": line_no,
@@ -262,13 +262,13 @@ async def create_order(
         "order_id": order.id,
         "at": now,
         "kind": TimelineKind.PLACED.value,
-        "message": f"Order placed by {actor.email} with {len(lines)} line(s); stock reserved",
+        "message": f"Order placed by {actor.email} with {len(line_rows)} line(s); stock reserved",
         "actor": actor.email,
     }
-    await session.execute(_INSERT_LINES, lines)
+    await session.execute(_INSERT_LINES, line_rows)
     await session.execute(_INSERT_STEP, [step])
     await session.execute(_INSERT_EVENT, [placed])
-    set_committed_value(order, "lines", [OrderLine(**row) for row in lines])
+    set_committed_value(order, "lines", [OrderLine(**row) for row in line_rows])
     set_committed_value(order, "steps", [ApprovalStep(**step)])
     set_committed_value(order, "events", [OrderEvent(**placed)])
 

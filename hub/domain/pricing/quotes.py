@@ -117,11 +117,11 @@ async def price_lines(
                 p.id, sku, p.name, quantity, price.unit_price, line_total, price.rules, first_index[sku]
             )
         )
-    for x in result.lines:
-        if x.line_total > MAX_AMOUNT:
+    for priced in result.lines:
+        if priced.line_total > MAX_AMOUNT:
             result.problems.append(
                 Problem(ErrorCode.INVALID, "The line total exceeds 999,999,999,999.99",
-                        f"lines.{x.first_index}.quantity")
+                        f"lines.{priced.first_index}.quantity")
             )  # fmt: skip
     if subtotal > MAX_AMOUNT and not any(p.field and p.field.endswith("quantity") for p in result.problems):
         result.problems.append(
