@@ -58,30 +58,37 @@ class CatalogPage:
     prices: PriceBook
 
 
+# Table columns rather than ORM attributes: plain Core statements skip the ORM's compile and
+# result machinery (~0.1 ms of a catalog page).
+_P = Product.__table__.c
+_C = Category.__table__.c
+_S = Stock.__table__.c
+
+
 def available_expr() -> object:
     """Σ over warehouses of max(on_hand − reserved, 0) for the outer ``Product`` row."""
-    per_row = case((Stock.on_hand > Stock.reserved, Stock.on_hand - Stock.reserved), else_=0)
+    per_row = case((_S.on_hand > _S.reserved, _S.on_hand - _S.reserved), else_=0)
     return (
         select(func.coalesce(func.sum(per_row), 0))
-        .where(Stock.product_id == Product.id)
-        .correlate(Product)
+        .where(_S.product_id == _P.id)
+        .correlate(Product.__table__)
         .scalar_subquery()
     )
 
 
 def _product_select() -> Select[tuple[object, ...]]:
     return select(
-        Product.id,
-        Product.sku,
-        Product.name,
-        Product.unit,
-        Product.category_id,
-        Category.name,
-        Product.base_price,
-        Product.cost_price,
-        Product.active,
+        _P.id,
+        _P.sku,
+        _P.name,
+        _P.unit,
+        _P.category_id,
+        _C.name,
+        _P.base_price,
+        _P.cost_price,
+        _P.active,
         available_expr(),  # type: ignore[arg-type]
-    ).outerjoin(Category, Category.id == Product.category_id)
+    ).select_from(Product.__table__.outerjoin(Category.__table__, _C.id == _P.category_id))
 
 
 def _row(r: tuple[object, ...]) -> ProductRow:
@@ -108,19 +115,19 @@ def _page_statement(
     conds: list[object] = []
     if search:
         pattern = bindparam("pattern")
-        conds.append(Product.sku.ilike(pattern, escape="\\") | Product.name.ilike(pattern, escape="\\"))
+        conds.append(_P.sku.ilike(pattern, escape="\\") | _P.name.ilike(pattern, escape="\\"))
     if category:
-        conds.append(Product.category_id == bindparam("category_id"))
+        conds.append(_P.category_id == bindparam("category_id"))
     page = _visible_if(_product_select(), staff).where(*conds)  # type: ignore[arg-type]
     if after:
-        page = page.where(Product.sku > bindparam("after_sku"))
-    page = page.order_by(Product.sku).limit(bindparam("limit"))
-    count = _visible_if(select(func.count()).select_from(Product), staff).where(*conds)  # type: ignore[arg-type]
+        page = page.where(_P.sku > bindparam("after_sku"))
+    page = page.order_by(_P.sku).limit(bindparam("limit"))
+    count = _visible_if(select(func.count()).select_from(Product.__table__), staff).where(*conds)  # type: ignore[arg-type]
     return page, count  # type: ignore[return-value]
 
 
 def _visible_if(stmt: Select[tuple[object, ...]], staff: bool) -> Select[tuple[object, ...]]:
-    return stmt if staff else stmt.where(Product.active.is_(True))
+    return stmt if staff else stmt.where(_P.active.is_(True))
 
 
 async def list_products(
