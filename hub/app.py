@@ -131,6 +131,9 @@ class HubGraphQL(GraphQL):  # type: ignore[type-arg]
         return orjson.dumps(data, default=str)
 
     def decode_json(self, data: str | bytes) -> object:
+        nul = b"\\u0000" if isinstance(data, bytes) else "\\u0000"
+        if nul in data:  # type: ignore[operator]
+            raise HTTPException(400, "NUL characters are not allowed in requests")
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -147,6 +150,13 @@ class RequestIdAndLimits:
         self.app = app
         self.max_body = max_body
 
+    def _too_large(self, rid: str) -> JSONResponse:
+        return JSONResponse(
+            {"errors": [{"message": f"Request body over {self.max_body} bytes"}]},
+            status_code=413,
+            headers={"x-request-id": rid},
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -160,52 +170,40 @@ class RequestIdAndLimits:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    response = JSONResponse(
-                        {"errors": [{"message": f"Request body over {self.max_body} bytes"}]},
-                        status_code=413,
-                        headers={"x-request-id": rid},
-                    )
-                    await response(scope, receive, send)
+                    await self._too_large(rid)(scope, receive, send)
                     return
-        received = 0
-        max_body = self.max_body
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        # Read the whole body first (GraphQL bodies are small), refusing it as soon as it
+        # passes the limit, also when it comes chunked without a Content-Length.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > max_body:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await self._too_large(rid)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLarge:
-            response = JSONResponse(
-                {"errors": [{"message": f"Request body over {self.max_body} bytes"}]},
-                status_code=413,
-                headers={"x-request-id": rid},
-            )
-            await response(scope, receive, send)
-        except Exception:
-            log.exception("unhandled error (request id %s)", rid)
-            response = JSONResponse(
-                {"errors": [{"message": f"Internal error; quote request id {rid} to support"}]},
-                status_code=500,
-                headers={"x-request-id": rid},
-            )
-            await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send_with_id)
 
 
 def create_app(

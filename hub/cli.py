@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from hub.settings import ConfigError, Settings
+from hub.settings import DEMO_SECRET_KEY, ConfigError, Settings
 
 __all__ = ["main"]
 
@@ -55,6 +55,11 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     from hub.app import create_app
 
     _logging(settings)
+    if settings.secret_key == DEMO_SECRET_KEY:
+        logging.getLogger("hub").warning(
+            "HUB_SECRET_KEY is not set: tokens are signed with the public demo key (fine for a trial"
+            " on this machine, never for real data)"
+        )
     app = create_app(settings)
     _tune_gc()
     print(f"Ordering hub on http://{settings.host}:{settings.port}/graphql", flush=True)

@@ -115,6 +115,10 @@ class Settings:
             raise ConfigError(f"HUB_REDIS_URL must be a redis:// URL, got {redis_url!r}")
         secret_key = env.get("HUB_SECRET_KEY") or ""
         if not secret_key:
+            if not database_url.startswith("sqlite"):
+                # A shared database means a real installation: the public demo key would let
+                # anyone sign an ADMIN token.
+                raise ConfigError("HUB_SECRET_KEY must be set when HUB_DATABASE_URL is not SQLite")
             secret_key = DEMO_SECRET_KEY
         elif len(secret_key) < 32:
             raise ConfigError("HUB_SECRET_KEY must be at least 32 characters long")

@@ -25,6 +25,11 @@ log = logging.getLogger("jobs.relay")
 BATCH = 200
 
 
+_PENDING = (
+    select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(BATCH)
+)
+
+
 class OutboxRelay:
     def __init__(self, db: Database, publish: Callable[[list[int]], None], interval: float = 0.2) -> None:
         self.db = db
@@ -41,25 +46,32 @@ class OutboxRelay:
             )
         if pending is None:
             return 0
+        if self.db.is_sqlite:
+            # No broker I/O while holding SQLite's write lock: read, publish, then mark. One
+            # relay per SQLite file (one process), so nobody else claims the rows meanwhile.
+            async with self.db.read() as session:
+                ids = list((await session.execute(_PENDING)).scalars())
+            await asyncio.to_thread(self.publish, ids)
+            async with self.db.write() as session:
+                await session.execute(self._mark(ids))
+            return len(ids)
         async with self.db.write() as session:
-            stmt = (
-                select(OutboxEvent.id)
-                .where(OutboxEvent.published_at.is_(None))
-                .order_by(OutboxEvent.id)
-                .limit(BATCH)
-            )
-            if not self.db.is_sqlite:
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = list((await session.execute(stmt)).scalars())
+            # Several relays (one per process) share the work: each claims rows the others
+            # have not locked.
+            ids = list((await session.execute(_PENDING.with_for_update(skip_locked=True))).scalars())
             if not ids:
                 return 0
             await asyncio.to_thread(self.publish, ids)
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_(ids))
-                .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1)
-            )
+            await session.execute(self._mark(ids))
         return len(ids)
+
+    @staticmethod
+    def _mark(ids: list[int]):  # type: ignore[no-untyped-def]
+        return (
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(ids))
+            .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1)
+        )
 
     async def run(self) -> None:
         while not self._stopping.is_set():

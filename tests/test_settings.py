@@ -57,3 +57,11 @@ def test_the_secret_key_is_not_echoed() -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"HUB_SECRET_KEY": "tooshort-secret"})
     assert "tooshort-secret" not in str(info.value)
+
+
+def test_a_shared_database_needs_a_secret_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"HUB_DATABASE_URL": "postgresql://u@h/db"})
+    assert "HUB_SECRET_KEY" in str(info.value)
+    ok = Settings.from_env({"HUB_DATABASE_URL": "postgresql://u@h/db", "HUB_SECRET_KEY": "k" * 40})
+    assert ok.secret_key == "k" * 40

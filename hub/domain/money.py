@@ -37,4 +37,4 @@ def parse_amount(value: Decimal | str | int, field: str, *, allow_negative: bool
         raise DomainError.invalid("amount must not be negative", field)
     if abs(amount) > MAX_AMOUNT:
         raise DomainError.invalid("amount must not exceed 999,999,999,999.99", field)
-    return amount.quantize(CENT)
+    return abs(amount).quantize(CENT) if amount.is_zero() else amount.quantize(CENT)  # no "-0.00"

@@ -93,7 +93,7 @@ def decode_id(kind: str, value: str | None) -> int | None:
         number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return number if 0 < number < 2**63 else None
+    return number if 0 < number < 2**31 else None  # ids are 32-bit INTEGER columns
 
 
 def principal_or_none(info: AppInfo):  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    FragmentSpreadNode,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -31,6 +32,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    InlineFragmentNode,
     is_leaf_type,
 )
 from graphql.execution.values import get_argument_values
@@ -40,7 +42,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 __all__ = ["FastExecutionContext"]
 
 _LEAF, _OBJECT, _LIST_LEAF, _LIST_OBJECT, _TYPENAME = range(5)
-_LEAF_PLANS: dict[int, tuple[str, GraphQLLeafType, bool] | None] = {}
+# Keyed by id(field definition); the definition is kept in the value so that its id cannot be
+# reused by another object while the entry exists.
+_LEAF_PLANS: dict[int, tuple[GraphQLField, tuple[str, GraphQLLeafType, bool] | None]] = {}
 _OBJECT_PLANS: OrderedDict[tuple[Any, ...], tuple[tuple[FieldNode, ...], Any]] = OrderedDict()
 _MAX_PLANS = 4096
 
@@ -54,6 +58,8 @@ def _python_name(field_def: GraphQLField) -> str | None:
     if resolve is None or not getattr(resolve, "_is_default", False):
         return None
     definition = (field_def.extensions or {}).get("strawberry-definition")
+    if getattr(definition, "permission_classes", None) or getattr(definition, "extensions", None):
+        return None  # their checks must run
     return getattr(definition, "python_name", None)
 
 
@@ -128,7 +134,13 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if kind == _TYPENAME:
                 out[key] = payload
                 continue
-            value = getattr(source, name) if call is None else self._call(call, source)
+            if call is None:
+                value = getattr(source, name)
+            else:
+                try:
+                    value = self._call(call, source)
+                except Exception:  # noqa: BLE001 - the normal path reports it on the right field
+                    raise _Fallback from None
             if value is None:
                 if non_null:
                     raise _Fallback
@@ -163,11 +175,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._plain:
             field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
             if field_def is not None:
-                key = id(field_def)
-                try:
-                    plan = _LEAF_PLANS[key]
-                except KeyError:
-                    plan = _LEAF_PLANS[key] = _leaf_plan(field_def)
+                hit = _LEAF_PLANS.get(id(field_def))
+                if hit is None or hit[0] is not field_def:
+                    hit = _LEAF_PLANS[id(field_def)] = (field_def, _leaf_plan(field_def))
+                plan = hit[1]
                 if plan is not None:
                     name, leaf, non_null = plan
                     value = getattr(source, name, Undefined)
@@ -201,6 +212,25 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         pass
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
+    def _fragment_directives(self, selection_set: Any) -> bool:
+        """True when a fragment in this selection set (not below its fields) has directives."""
+        if selection_set is None:
+            return False
+        for sel in selection_set.selections:
+            if isinstance(sel, InlineFragmentNode):
+                if sel.directives or self._fragment_directives(sel.selection_set):
+                    return True
+            elif isinstance(sel, FragmentSpreadNode):
+                if sel.directives:
+                    return True
+                fragment = self.fragments.get(sel.name.value)
+                definition = getattr(fragment, "definition", fragment)
+                if definition is None or definition.directives:
+                    return True
+                if self._fragment_directives(definition.selection_set):
+                    return True
+        return False
+
     def _object_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
         nodes = tuple(fd.node for fd in field_details_list)
         key = (object_type.name, *map(id, nodes))
@@ -219,6 +249,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for fd in field_details_list:
             if fd.defer_usage is not None or fd.fragment_variable_values is not None:
                 return None
+        if any(self._fragment_directives(fd.node.selection_set) for fd in field_details_list):
+            return None  # which fields are selected depends on this request's variables
         grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
             return None

@@ -118,3 +118,41 @@ async def test_graphiql_is_served_on_get_when_enabled(hub: Hub) -> None:
 async def test_health(hub: Hub) -> None:
     response = await hub.client.get("/healthz")
     assert response.json() == {"status": "ok"}
+
+
+async def test_a_chunked_body_over_the_limit_gets_http_413(hub: Hub) -> None:
+    # given a body sent in chunks, without a Content-Length
+    chunk = b"x" * 4096
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(hub.settings.max_body_bytes // len(chunk) + 2):
+            yield chunk
+
+    # when it is posted, then it is refused with 413 (not a crash)
+    response = await hub.client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+async def test_nul_characters_are_refused_before_they_reach_the_database(hub: Hub) -> None:
+    # anonymous, even: tokenCreate with a NUL in the email
+    response = await hub.post({"query": 'mutation { tokenCreate(email: "a\\u0000@x.com", password: "p") { token } }'})
+    assert response.status_code == 400
+    response = await hub.post({"query": "query($s: String) { products(search: $s) { totalCount } }", "variables": {"s": "a\u0000b"}})
+    assert response.status_code == 400
+
+
+async def test_ids_and_cursors_beyond_the_id_range_are_not_found(hub: Hub) -> None:
+    # given ids and cursors that decode to numbers beyond a 32-bit id column
+    import base64
+
+    from hub.domain.pagination import encode_cursor
+
+    await hub.standard()
+    big_order = base64.urlsafe_b64encode(b"Order:3000000000").decode().rstrip("=")
+    # when they are used, then they answer as for a missing object, never an internal error
+    assert await hub.data(f'{{ order(id: "{big_order}") {{ id }} }}', as_="acme") == {"order": None}
+    data = await hub.data(f'mutation {{ orderCancel(id: "{big_order}") {{ errors {{ code }} }} }}', as_="acme")
+    assert data == {"orderCancel": {"errors": [{"code": "NOT_FOUND"}]}}
+    body = await hub.gql(f'{{ orders(after: "{encode_cursor("order", 10**20)}") {{ edges {{ node {{ id }} }} }} }}', as_="acme")
+    assert body["data"] == {"orders": None}
+    assert body["errors"][0]["message"] == "after is not a valid cursor"

@@ -841,3 +841,23 @@ async def test_token_create_is_throttled_after_five_failures(hub: Hub) -> None:
     other = await login(hub, "beta@test.hub", PASSWORD)
     assert other["errors"] == []
     assert other["token"]
+
+
+async def test_negative_zero_is_stored_and_shown_as_zero(hub: Hub) -> None:
+    await hub.standard()
+    data = await hub.data(
+        'mutation { productCreate(input: {sku: "Z1", name: "Zero", basePrice: "-0.00"}) { product { basePrice { amount } } errors { code } } }',
+        as_="admin",
+    )
+    assert data["productCreate"] == {"product": {"basePrice": {"amount": "0.00"}}, "errors": []}
+
+
+async def test_an_email_longer_than_254_characters_is_invalid(hub: Hub) -> None:
+    await hub.standard()
+    email = "a" * 64 + "@" + "b" * 189 + ".com"
+    data = await hub.data(
+        'mutation($e: String!) { userCreate(input: {email: $e, password: "longpassword", roles: [SALES]}) { errors { code field } } }',
+        {"e": email},
+        as_="admin",
+    )
+    assert data["userCreate"]["errors"] == [{"code": "INVALID", "field": "email"}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
@@ -31,10 +31,10 @@ class LoginThrottle:
     def __init__(self, limit: int = 5, window: float = 300.0) -> None:
         self.limit = limit
         self.window = window
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
 
     def _recent(self, email: str, now: float) -> deque[float]:
-        q = self._failures[email]
+        q = self._failures.get(email) or deque()
         while q and q[0] <= now - self.window:
             q.popleft()
         return q
@@ -43,9 +43,13 @@ class LoginThrottle:
         return len(self._recent(email, time.monotonic())) >= self.limit
 
     def failed(self, email: str) -> None:
-        self._recent(email, time.monotonic()).append(time.monotonic())
-        if len(self._failures) > 100_000:  # bound memory under a spray of emails
-            self._failures.clear()
+        now = time.monotonic()
+        q = self._recent(email, now)
+        q.append(now)
+        self._failures.pop(email, None)
+        self._failures[email] = q  # most recently failed last
+        while len(self._failures) > 100_000:  # bound memory: forget the stalest emails first
+            del self._failures[next(iter(self._failures))]
 
     def succeeded(self, email: str) -> None:
         self._failures.pop(email, None)
@@ -98,7 +102,7 @@ async def create_user(
         actor.require(Role.ADMIN)
     problems = []
     norm = normalize_email(email)
-    if not EMAIL_RE.match(norm):
+    if not EMAIL_RE.match(norm) or len(norm) > 254:
         problems.append(DomainError.invalid("Enter a valid email address", "email"))
     if len(password) < MIN_PASSWORD or len(password) > 256:
         problems.append(DomainError.invalid(f"Password must be {MIN_PASSWORD} to 256 characters", "password"))

@@ -107,10 +107,9 @@ async def list_orders(
     if customer_id is not None:
         stmt = stmt.where(Order.customer_id == customer_id)
     if after_id is not None:
-        try:
-            stmt = stmt.where(Order.id < int(after_id))
-        except ValueError:
-            raise DomainError.invalid("after is not a valid cursor", "after") from None
+        if not after_id.isdigit() or not 0 < int(after_id) < 2**31:
+            raise DomainError.invalid("after is not a valid cursor", "after")
+        stmt = stmt.where(Order.id < int(after_id))
     stmt = stmt.order_by(Order.id.desc()).limit(limit + 1)
     rows = list((await session.execute(stmt)).unique().scalars())
     has_next = len(rows) > limit
