@@ -66,8 +66,8 @@ class Database:
         if url.startswith("sqlite"):
             if ":memory:" in url:
                 raise ValueError("use a file database; :memory: is per connection")
-            options["poolclass"] = NullPool if engine_options.pop("nullpool", False) else None
-            options = {k: v for k, v in options.items() if v is not None}
+            if engine_options.pop("nullpool", False):
+                options["poolclass"] = NullPool
             options["connect_args"] = {"timeout": 30}
         else:
             # Keep as many connections as requests run at once: a connection opened and
@@ -75,7 +75,6 @@ class Database:
             options["pool_size"] = settings.db_pool_size
             options["max_overflow"] = 10
             options["pool_pre_ping"] = False
-        options.update(settings.engine_options)
         options.update(engine_options)
         self.settings = settings
         self.engine: AsyncEngine = create_async_engine(url, **options)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -84,8 +84,6 @@ class Settings:
     log_level: str = "INFO"
     max_body_bytes: int = 1_000_000
     db_pool_size: int = 20
-    # Extra keyword arguments for the SQLAlchemy engine (tests shrink pools etc.).
-    engine_options: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def async_database_url(self) -> str:

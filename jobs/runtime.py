@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import dramatiq
 from sqlalchemy import update
@@ -16,7 +15,7 @@ from jobs import actors
 from jobs.broker import install_broker
 from jobs.relay import OutboxRelay
 
-__all__ = ["JobRuntime", "publisher"]
+__all__ = ["JobRuntime", "publish"]
 
 log = logging.getLogger("jobs.runtime")
 
@@ -24,14 +23,12 @@ log = logging.getLogger("jobs.runtime")
 WORKER_THREADS = 4
 
 
-def publisher() -> Callable[[list[int]], None]:
-    def publish(ids: list[int]) -> None:
-        actor = actors.handle_event
-        assert actor is not None, "install_broker() first"
-        for event_id in ids:
-            actor.send(event_id)
-
-    return publish
+def publish(ids: list[int]) -> None:
+    """Send events to the ``handle_event`` actor (blocking: Redis I/O)."""
+    actor = actors.handle_event
+    assert actor is not None, "install_broker() first"
+    for event_id in ids:
+        actor.send(event_id)
 
 
 class JobRuntime:
@@ -44,9 +41,11 @@ class JobRuntime:
         *,
         in_process_worker: bool | None = None,
         namespace: str = "hub",
+        worker_threads: int = WORKER_THREADS,
     ) -> None:
         self.settings = settings
         self.namespace = namespace
+        self.worker_threads = max(1, worker_threads)
         self.db = db
         self.broker: dramatiq.Broker | None = None
         self.worker: dramatiq.Worker | None = None
@@ -69,10 +68,10 @@ class JobRuntime:
             if result.rowcount:  # type: ignore[attr-defined]
                 log.info("re-publishing %d event(s) not handled before the last stop", result.rowcount)  # type: ignore[attr-defined]
         if self.in_process_worker:
-            self.worker = dramatiq.Worker(self.broker, worker_threads=WORKER_THREADS)
+            self.worker = dramatiq.Worker(self.broker, worker_threads=self.worker_threads)
             self.worker.start()
             log.info("in-process job worker started")
-        self.relay = OutboxRelay(self.db, publisher())
+        self.relay = OutboxRelay(self.db, publish)
         self.relay.start()
 
     async def stop(self, drain_seconds: float = 30.0) -> None:

@@ -26,7 +26,6 @@ __all__ = [
     "encode_id",
     "errors_of",
     "money",
-    "principal_or_none",
     "wants",
 ]
 
@@ -94,10 +93,6 @@ def decode_id(kind: str, value: str | None) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     return number if 0 < number < 2**31 else None  # ids are 32-bit INTEGER columns
-
-
-def principal_or_none(info: AppInfo):  # type: ignore[no-untyped-def]
-    return info.context.principal
 
 
 def query_error(error: DomainError) -> GraphQLError:

@@ -273,24 +273,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return None
                 call = (simple[0], simple[1], node, field_def)
             named, non_null = _unwrap(field_def.type)
+            is_list, item_non_null = isinstance(named, GraphQLList), False
+            if is_list:
+                named, item_non_null = _unwrap(named.of_type)
+            payload: Any
             if is_leaf_type(named):
-                plan.append((response_key, name, call, _LEAF, named, non_null, False))
+                kind, payload = (_LIST_LEAF if is_list else _LEAF), named
             elif isinstance(named, GraphQLObjectType):
-                sub = self._build_object_plan(named, sub_details)
-                if sub is None:
+                payload = self._build_object_plan(named, sub_details)
+                if payload is None:
                     return None
-                plan.append((response_key, name, call, _OBJECT, sub, non_null, False))
-            elif isinstance(named, GraphQLList):
-                item, item_non_null = _unwrap(named.of_type)
-                if is_leaf_type(item):
-                    plan.append((response_key, name, call, _LIST_LEAF, item, non_null, item_non_null))
-                elif isinstance(item, GraphQLObjectType):
-                    sub = self._build_object_plan(item, sub_details)
-                    if sub is None:
-                        return None
-                    plan.append((response_key, name, call, _LIST_OBJECT, sub, non_null, item_non_null))
-                else:
-                    return None
+                kind = _LIST_OBJECT if is_list else _OBJECT
             else:
-                return None
+                return None  # lists of lists, interfaces, unions: graphql-core's way
+            plan.append((response_key, name, call, kind, payload, non_null, item_non_null))
         return tuple(plan)

@@ -115,18 +115,21 @@ async def _wait_processed(db: Database, handler: str, seconds: float = 20.0) -> 
         await asyncio.sleep(0.1)
 
 
+async def _order_handled(hub: Hub, runtime: JobRuntime) -> list[int]:
+    """Start ``runtime``, place an order as acme and return the events the counter handled."""
+    await runtime.start()
+    try:
+        await hub.data(ORDER, as_="acme")
+        return await _wait_processed(hub.db, "test-counter")
+    finally:
+        await runtime.stop()
+
+
 async def test_in_process_jobs_deliver_an_order_event(hub: Hub, counting_handler: list[int]) -> None:
     # given the embedded runtime (in-memory broker, worker thread) running beside the app
     await hub.standard()
-    runtime = JobRuntime(hub.settings, hub.db)
-    await runtime.start()
-    try:
-        # when a buyer places an order
-        await hub.data(ORDER, as_="acme")
-        # then the worker handles its event
-        done = await _wait_processed(hub.db, "test-counter")
-    finally:
-        await runtime.stop()
+    # when a buyer places an order, then the worker handles its event
+    done = await _order_handled(hub, JobRuntime(hub.settings, hub.db))
     [event] = await _events(hub.db)
     assert done == [event.id]
     assert counting_handler == [event.id]
@@ -148,14 +151,8 @@ async def test_redis_jobs_deliver_an_order_event(hub: Hub, counting_handler: lis
     settings: Settings = replace(hub.settings, redis_url=REDIS_URL)
     runtime = JobRuntime(settings, hub.db, in_process_worker=True, namespace=f"hub-test-{uuid.uuid4().hex}")
     await hub.standard()
-    await runtime.start()
-    try:
-        # when a buyer places an order
-        await hub.data(ORDER, as_="acme")
-        # then the event travels through Redis and is handled once
-        done = await _wait_processed(hub.db, "test-counter")
-    finally:
-        await runtime.stop()
+    # when a buyer places an order, then the event travels through Redis and is handled once
+    done = await _order_handled(hub, runtime)
     [event] = await _events(hub.db)
     assert done == [event.id] and counting_handler == [event.id]
 

@@ -91,19 +91,13 @@ def _product_select() -> Select[tuple[object, ...]]:
     ).select_from(Product.__table__.outerjoin(Category.__table__, _C.id == _P.category_id))
 
 
-def _row(r: tuple[object, ...]) -> ProductRow:
-    return ProductRow(*r)  # type: ignore[arg-type]
-
-
-def _visible(stmt: Select[tuple[object, ...]], actor: Principal) -> Select[tuple[object, ...]]:
-    """Customers see active products only; staff see every product."""
-    if actor.is_staff:
-        return stmt
-    return stmt.where(Product.active.is_(True))
-
-
 def _escape_like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _visible_if(stmt: Select[tuple[object, ...]], staff: bool) -> Select[tuple[object, ...]]:
+    """Customers see active products only; staff see every product."""
+    return stmt if staff else stmt.where(_P.active.is_(True))
 
 
 @functools.cache
@@ -124,10 +118,6 @@ def _page_statement(
     page = page.order_by(_P.sku).limit(bindparam("limit"))
     count = _visible_if(select(func.count()).select_from(Product.__table__), staff).where(*conds)  # type: ignore[arg-type]
     return page, count  # type: ignore[return-value]
-
-
-def _visible_if(stmt: Select[tuple[object, ...]], staff: bool) -> Select[tuple[object, ...]]:
-    return stmt if staff else stmt.where(_P.active.is_(True))
 
 
 async def list_products(
@@ -179,7 +169,7 @@ async def get_product(
     session: AsyncSession, actor: Principal, *, product_id: int | None = None, sku: str | None = None
 ) -> tuple[ProductRow, PriceBook] | None:
     """One product by id or SKU, or None when it does not exist or ``actor`` may not see it."""
-    stmt = _visible(_product_select(), actor)
+    stmt = _visible_if(_product_select(), actor.is_staff)
     if product_id is not None:
         stmt = stmt.where(Product.id == product_id)
     if sku is not None:
@@ -189,7 +179,7 @@ async def get_product(
     r = (await session.execute(stmt)).first()
     if r is None:
         return None
-    row = _row(tuple(r))
+    row = ProductRow(*r)
     return row, await load_price_book(session, actor.customer_id, [row.id])
 
 

@@ -5,7 +5,7 @@ import strawberry
 from hub.domain.catalog.services import ProductRow
 from hub.domain.pricing.services import PriceBook, PriceResult
 from hub.domain.pricing.services import RuleKind as DomainRuleKind
-from hub.schema.common import AppInfo, Error, Money, PageInfo, encode_id, money
+from hub.schema.common import Error, Money, PageInfo, encode_id, money
 
 PriceRuleKind = strawberry.enum(
     DomainRuleKind, name="PriceRuleKind", description="Which pricing rule set or changed a price."
@@ -125,7 +125,6 @@ class Quote:
 
 
 __all__ = [
-    "AppInfo",
     "Category",
     "Price",
     "PriceRule",

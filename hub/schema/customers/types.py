@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,18 @@ class Customer:
     pk: strawberry.Private[int]
     limit: strawberry.Private[Decimal | None]
     currency: strawberry.Private[str]
+    owed: strawberry.Private[asyncio.Future[Decimal] | None] = None
+
+    def _owed(self, info: AppInfo) -> asyncio.Future[Decimal]:
+        """One query for outstanding and availableCredit together."""
+        if self.owed is None:
+
+            async def load() -> Decimal:
+                async with info.context.db.read() as session:
+                    return await outstanding(session, self.pk)
+
+            self.owed = asyncio.ensure_future(load())
+        return self.owed
 
     @strawberry.field(description="Credit limit; null means no limit.")
     def credit_limit(self) -> Money | None:
@@ -29,15 +42,13 @@ class Customer:
 
     @strawberry.field(description="Value of open orders (placed, approved or shipped, not yet settled).")
     async def outstanding(self, info: AppInfo) -> Money:
-        async with info.context.db.read() as session:
-            return money(await outstanding(session, self.pk), self.currency)
+        return money(await self._owed(info), self.currency)
 
     @strawberry.field(description="creditLimit − outstanding; null when there is no limit.")
     async def available_credit(self, info: AppInfo) -> Money | None:
         if self.limit is None:
             return None
-        async with info.context.db.read() as session:
-            return money(self.limit - await outstanding(session, self.pk), self.currency)
+        return money(self.limit - await self._owed(info), self.currency)
 
     @strawberry.field(description="The customer's orders, newest first (staff and its own users).")
     async def orders(
