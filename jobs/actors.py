@@ -6,14 +6,15 @@ import logging
 from typing import Any
 
 import dramatiq
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.db import Database
 from hub.domain.base import utcnow
 from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 from hub.settings import Settings
-from jobs.handlers import registered
+from jobs.handlers import Handler, registered
 
 __all__ = ["declare", "deliver_event", "handle_event"]
 
@@ -35,54 +36,73 @@ def _db() -> Database:
     return db  # type: ignore[no-any-return]
 
 
+_outbox = OutboxEvent.__table__
+_processed = ProcessedEvent.__table__
+# Core statements on table columns, built once: per event the ORM's identity map, flush and
+# update synchronisation cost several times the round trips themselves.
+_EVENT = select(*_outbox.c).where(_outbox.c.id == bindparam("id"))
+_MARK_HANDLED = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("eid"), _outbox.c.handled_at.is_(None))
+    .values(handled_at=bindparam("now"))
+)
+
+
+def _claim(insert: Any) -> Any:
+    # Waits for a concurrent claim of the same (event, handler) to commit or roll back, then
+    # inserts nothing (returns no row) if that claim stands.
+    return (
+        insert(_processed)
+        .values(event_id=bindparam("eid"), handler=bindparam("handler"), processed_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["event_id", "handler"])
+        .returning(_processed.c.id)
+    )
+
+
+_CLAIM = {"postgresql": _claim(pg_insert), "sqlite": _claim(sqlite_insert)}
+
+
 async def deliver_event(db: Database, event_id: int) -> list[str]:
     """Run every handler of the event that has not run for it yet; returns the ones that ran.
 
-    Each handler runs in its own transaction together with its ``ProcessedEvent`` row, so a
-    redelivered event (at-least-once publishing) is handled exactly once per handler.
+    Each handler runs in its own transaction together with its ``ProcessedEvent`` row (the
+    claim), so a redelivered event (at-least-once publishing) is handled exactly once per
+    handler; the last handler's transaction also marks the event handled. An event already
+    marked handled is a no-op. An exception from a handler (its own IntegrityError included)
+    rolls back its claim and propagates: Dramatiq retries the job.
     """
-    async with db.read() as session:
-        event = await session.get(OutboxEvent, event_id)
-        if event is None:
-            log.warning("event %s does not exist; dropped", event_id)
-            return []
-        done = set(
-            (
-                await session.execute(
-                    select(ProcessedEvent.handler).where(ProcessedEvent.event_id == event_id)
-                )
-            ).scalars()
-        )
-    ran = []
-    pending = [h for h in registered(event.kind) if h.name not in done]
-    mark_handled = (
-        update(OutboxEvent)
-        .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None))
-        .values(handled_at=utcnow())
-    )
-    for i, handler in enumerate(pending):
-        try:
-            async with db.write() as session:
-                session.add(ProcessedEvent(event_id=event_id, handler=handler.name))
-                try:
-                    await session.flush()  # claims the handler; a racing duplicate fails here
-                except IntegrityError:
-                    raise _Claimed from None
-                # An IntegrityError from the handler itself propagates: the job is retried.
-                await handler.fn(session, event)
-                if i == len(pending) - 1:
-                    await session.execute(mark_handled)  # same transaction as the last handler
-        except _Claimed:
-            continue  # another delivery of the same event claimed it first
-        ran.append(handler.name)
-    if event.handled_at is None and (not ran or ran[-1] != pending[-1].name):
+    claim = _CLAIM[db.engine.dialect.name]
+    event: OutboxEvent | None = None
+    pending: list[Handler] = []
+    ran: list[str] = []
+    i = 0
+    while True:
         async with db.write() as session:
-            await session.execute(mark_handled)
-    return ran
-
-
-class _Claimed(Exception):
-    pass
+            now = utcnow()
+            if event is None:
+                row = (await session.execute(_EVENT, {"id": event_id})).first()
+                if row is None:
+                    log.warning("event %s does not exist; dropped", event_id)
+                    return []
+                if row.handled_at is not None:
+                    return []  # every handler has run for it
+                event = OutboxEvent(**row._mapping)  # transient: handlers only read it
+                pending = registered(event.kind)
+                if not pending:
+                    await session.execute(_MARK_HANDLED, {"eid": event_id, "now": now})
+                    return []
+            handler = pending[i]
+            params = {"eid": event_id, "handler": handler.name, "now": now}
+            if (await session.execute(claim, params)).first() is not None:
+                await handler.fn(session, event)
+                ran.append(handler.name)
+            # else another delivery of the same event ran this handler and committed
+            last = i == len(pending) - 1
+            if last:  # every earlier handler has run, here or in a committed delivery
+                await session.execute(_MARK_HANDLED, {"eid": event_id, "now": now})
+        if last:
+            return ran
+        i += 1
 
 
 async def _handle_event(event_id: int) -> None:
