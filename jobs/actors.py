@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 from hub.domain.base import utcnow
+from hub.domain.fastsql import Statement
 from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 from hub.settings import Settings
 from jobs.handlers import Handler, registered
 
-__all__ = ["declare", "deliver_event", "handle_event"]
+__all__ = ["declare", "deliver_event", "deliver_events", "handle_event", "handle_events"]
 
 log = logging.getLogger("jobs.actors")
 
@@ -40,11 +44,16 @@ _outbox = OutboxEvent.__table__
 _processed = ProcessedEvent.__table__
 # Core statements on table columns, built once: per event the ORM's identity map, flush and
 # update synchronisation cost several times the round trips themselves.
-_EVENT = select(*_outbox.c).where(_outbox.c.id == bindparam("id"))
-_MARK_HANDLED = (
-    update(_outbox)
-    .where(_outbox.c.id == bindparam("eid"), _outbox.c.handled_at.is_(None))
-    .values(handled_at=bindparam("now"))
+_ALL_EVENTS = select(*_outbox.c).order_by(_outbox.c.id)
+_EVENTS = Statement(
+    _ALL_EVENTS.where(_outbox.c.id.in_(bindparam("ids", expanding=True))),
+    pg=_ALL_EVENTS.where(_outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
+)
+_EVENT_KEYS = tuple(c.key for c in _outbox.c)
+_MARK = update(_outbox).where(_outbox.c.handled_at.is_(None)).values(handled_at=bindparam("now"))
+_MARK_HANDLED = Statement(
+    _MARK.where(_outbox.c.id.in_(bindparam("ids", expanding=True))),
+    pg=_MARK.where(_outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
 )
 
 
@@ -59,65 +68,104 @@ def _claim(insert: Any) -> Any:
     )
 
 
-_CLAIM = {"postgresql": _claim(pg_insert), "sqlite": _claim(sqlite_insert)}
+_CLAIM = Statement(_claim(sqlite_insert), pg=_claim(pg_insert))
+
+
+async def _run_handler(session: AsyncSession, handler: Handler, events: list[OutboxEvent]) -> list[int]:
+    """Claim and run ``handler`` for each event in the caller's transaction; the ids it ran for
+    (an event another delivery has claimed, and committed, is skipped)."""
+    now = utcnow()
+    done = []
+    for event in events:
+        if await _CLAIM.all(session, {"eid": event.id, "handler": handler.name, "now": now}):
+            await handler.fn(session, event)
+            done.append(event.id)
+    return done
+
+
+async def deliver_events(db: Database, event_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Run every handler of the events that has not run for them yet; returns, per event id,
+    the handlers that ran.
+
+    A handler runs for the whole batch in one transaction, each event together with its
+    ``ProcessedEvent`` row (the claim), so a redelivered event (at-least-once publishing) is
+    handled exactly once per handler. If the handler fails for one of them, the batch rolls
+    back and each event runs again in a transaction of its own, so the others are not held
+    back; an event whose handler failed gets none of its later handlers, and the first
+    failure is raised after the rest are done (Dramatiq retries the message; what was done is
+    a no-op then). Events whose handlers all ran are marked handled; an event already marked
+    handled is a no-op.
+    """
+    async with db.read() as session:
+        rows = await _EVENTS.all(session, {"ids": list(event_ids)})
+    events = [OutboxEvent(**dict(zip(_EVENT_KEYS, r, strict=True))) for r in rows]  # read only
+    for missing in sorted(set(event_ids) - {e.id for e in events}):
+        log.warning("event %s does not exist; dropped", missing)
+    todo = [e for e in events if e.handled_at is None]
+    ran: dict[int, list[str]] = {e.id: [] for e in events}
+    by_handler: dict[str, tuple[Handler, list[OutboxEvent]]] = {}
+    for event in todo:
+        for handler in registered(event.kind):
+            by_handler.setdefault(handler.name, (handler, []))[1].append(event)
+    failures: list[Exception] = []
+    failed: set[int] = set()
+    for handler, batch in by_handler.values():
+        batch = [e for e in batch if e.id not in failed]
+        groups = [batch]
+        while groups:
+            group = groups.pop(0)
+            if not group:
+                continue
+            try:
+                async with db.write() as session:
+                    done = await _run_handler(session, handler, group)
+            except Exception as e:  # noqa: BLE001 - any handler error: isolate it, retry later
+                if len(group) > 1:
+                    groups.extend([event] for event in group)  # one transaction each
+                else:
+                    failures.append(e)
+                    failed.add(group[0].id)
+                continue
+            for event_id in done:
+                ran[event_id].append(handler.name)
+    complete = [e.id for e in todo if e.id not in failed]
+    if complete:
+        async with db.write() as session:
+            await _MARK_HANDLED.all(session, {"ids": complete, "now": utcnow()})
+    if failures:
+        raise failures[0]
+    return ran
 
 
 async def deliver_event(db: Database, event_id: int) -> list[str]:
-    """Run every handler of the event that has not run for it yet; returns the ones that ran.
+    """:func:`deliver_events` for one event: the handlers that ran for it."""
+    return (await deliver_events(db, [event_id])).get(event_id, [])
 
-    Each handler runs in its own transaction together with its ``ProcessedEvent`` row (the
-    claim), so a redelivered event (at-least-once publishing) is handled exactly once per
-    handler; the last handler's transaction also marks the event handled. An event already
-    marked handled is a no-op. An exception from a handler (its own IntegrityError included)
-    rolls back its claim and propagates: Dramatiq retries the job.
-    """
-    claim = _CLAIM[db.engine.dialect.name]
-    event: OutboxEvent | None = None
-    pending: list[Handler] = []
-    ran: list[str] = []
-    i = 0
-    while True:
-        async with db.write() as session:
-            now = utcnow()
-            if event is None:
-                row = (await session.execute(_EVENT, {"id": event_id})).first()
-                if row is None:
-                    log.warning("event %s does not exist; dropped", event_id)
-                    return []
-                if row.handled_at is not None:
-                    return []  # every handler has run for it
-                event = OutboxEvent(**row._mapping)  # transient: handlers only read it
-                pending = registered(event.kind)
-                if not pending:
-                    await session.execute(_MARK_HANDLED, {"eid": event_id, "now": now})
-                    return []
-            handler = pending[i]
-            params = {"eid": event_id, "handler": handler.name, "now": now}
-            if (await session.execute(claim, params)).first() is not None:
-                await handler.fn(session, event)
-                ran.append(handler.name)
-            # else another delivery of the same event ran this handler and committed
-            last = i == len(pending) - 1
-            if last:  # every earlier handler has run, here or in a committed delivery
-                await session.execute(_MARK_HANDLED, {"eid": event_id, "now": now})
-        if last:
-            return ran
-        i += 1
+
+async def _handle_events(event_ids: list[int]) -> None:
+    await deliver_events(_db(), event_ids)
 
 
 async def _handle_event(event_id: int) -> None:
-    await deliver_event(_db(), event_id)
+    await deliver_events(_db(), [event_id])
 
 
+# The relay sends events in batches: Dramatiq's own cost per message (broker round trips,
+# middleware, thread hand-offs) is paid once per batch, and so is each handler's transaction.
+handle_events: dramatiq.Actor[Any, Any] | None = None
+# One event per message: what releases before batching sent; still served.
 handle_event: dramatiq.Actor[Any, Any] | None = None
 
 
 def declare(broker: dramatiq.Broker, settings: Settings) -> None:
     """Declare the actors on ``broker`` (called once the broker is chosen)."""
-    global handle_event
+    global handle_event, handle_events
     _state["settings"] = settings
     old = _state.pop("db", None)
     del old  # belonged to another worker loop; let it go
+    handle_events = dramatiq.actor(
+        _handle_events, actor_name="handle_events", queue_name="events", broker=broker, **HANDLE_EVENT_OPTIONS
+    )
     handle_event = dramatiq.actor(
         _handle_event, actor_name="handle_event", queue_name="events", broker=broker, **HANDLE_EVENT_OPTIONS
     )

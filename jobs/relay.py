@@ -1,6 +1,6 @@
 """The outbox relay: publishes committed events to the broker, at least once.
 
-It reads unpublished rows in id order, sends each to the ``handle_event`` actor and then marks
+It reads unpublished rows in id order, sends them in batches to the ``handle_events`` actor and then marks
 them published. A crash between the two sends the event again after a restart; handlers are
 idempotent (see :mod:`jobs.actors`). On PostgreSQL, rows are claimed with
 ``FOR UPDATE SKIP LOCKED`` so several relays (one per API process) share the work.

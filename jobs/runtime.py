@@ -23,12 +23,17 @@ log = logging.getLogger("jobs.runtime")
 WORKER_THREADS = 4
 
 
+# Events per message: large enough to spread Dramatiq's and each handler transaction's cost,
+# small enough that a retried message (one of its events failed) redoes little.
+EVENTS_PER_MESSAGE = 50
+
+
 def publish(ids: list[int]) -> None:
-    """Send events to the ``handle_event`` actor (blocking: Redis I/O)."""
-    actor = actors.handle_event
+    """Send events to the ``handle_events`` actor in batches (blocking: Redis I/O)."""
+    actor = actors.handle_events
     assert actor is not None, "install_broker() first"
-    for event_id in ids:
-        actor.send(event_id)
+    for i in range(0, len(ids), EVENTS_PER_MESSAGE):
+        actor.send(ids[i : i + EVENTS_PER_MESSAGE])
 
 
 class JobRuntime:

@@ -218,3 +218,25 @@ async def test_a_handler_that_fails_is_retried_not_forgotten(db: Database) -> No
     finally:
         handlers.unregister("flaky")
     assert calls == [event_id, event_id]
+
+
+async def test_a_handler_sees_the_event_as_it_was_written(db: Database) -> None:
+    # given a handler that records what it is given
+    seen: list[OutboxEvent] = []
+
+    async def record(_session: object, event: OutboxEvent) -> None:
+        seen.append(event)
+
+    handlers.register("recorder", {"order.placed"}, record)  # type: ignore[arg-type]
+    try:
+        async with db.write() as s:
+            event_id = await record_event(s, "order.placed", "order", 7, {"orderId": 7, "total": "12.50"})
+        # when the event is delivered
+        await deliver_event(db, event_id)
+    finally:
+        handlers.unregister("recorder")
+    # then the handler got every field, the payload decoded, the time zone-aware
+    [event] = seen
+    assert (event.id, event.kind, event.aggregate, event.aggregate_id) == (event_id, "order.placed", "order", 7)
+    assert event.payload == {"orderId": 7, "total": "12.50"}
+    assert event.created_at.tzinfo is not None and event.published_at is None and event.handled_at is None

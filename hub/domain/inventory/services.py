@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Integer, any_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,15 +23,18 @@ from hub.domain.auth.principal import Principal
 from hub.domain.base import utcnow
 from hub.domain.catalog.models import Product
 from hub.domain.errors import DomainError
+from hub.domain.fastsql import Statement
 from hub.domain.inventory.models import Reservation, Stock, Warehouse
 from hub.domain.validation import check_code, check_text
 
 __all__ = [
     "Allocation",
+    "allocate",
     "Shortage",
     "StockView",
     "create_warehouse",
     "list_warehouses",
+    "plan_reservation",
     "release_order",
     "reserve",
     "set_stock",
@@ -120,19 +124,22 @@ async def set_stock(
 
 async def _lock_stock(session: AsyncSession, product_ids: Sequence[int]) -> list[tuple[int, int, int, int]]:
     """Lock and return (stock id, product id, on hand, reserved) in the global lock order."""
-    stmt = _LOCK_STOCK_PG if session.bind.dialect.name == "postgresql" else _LOCK_STOCK
-    rows = await session.execute(stmt, {"product_ids": list(product_ids)})
-    return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+    return [tuple(r) for r in await _LOCK_STOCK.all(session, {"product_ids": list(product_ids)})]  # type: ignore[misc]
 
 
 # Built once: constructing a statement costs more than a round trip to the database.
-_LOCK_STOCK = (
+_LOCK_BASE = (
     select(Stock.id, Stock.product_id, Stock.on_hand, Stock.reserved)
     .join(Warehouse, Warehouse.id == Stock.warehouse_id)
-    .where(Stock.product_id.in_(bindparam("product_ids", expanding=True)))
     .order_by(Stock.product_id, Warehouse.priority, Warehouse.id)
 )
-_LOCK_STOCK_PG = _LOCK_STOCK.with_for_update(of=Stock)
+_LOCK_STOCK = Statement(
+    # SQLite: the write transaction itself is the lock (BEGIN IMMEDIATE).
+    _LOCK_BASE.where(Stock.product_id.in_(bindparam("product_ids", expanding=True))),
+    pg=_LOCK_BASE.where(
+        Stock.product_id == any_(bindparam("product_ids", type_=ARRAY(Integer)))
+    ).with_for_update(of=Stock),
+)
 
 
 _INSERT_RESERVATION = insert(Reservation.__table__)
@@ -145,21 +152,19 @@ _ADD_RESERVED = (
 )
 
 
-async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int]) -> list[Shortage]:
-    """Reserve ``demand`` (product id → quantity) for an order, all or nothing.
-
-    Warehouses are tried by priority; one product may be split across warehouses. A
-    warehouse is never taken below zero available. Returns the shortages, one per product
-    that cannot be covered; when there are any, nothing has been changed.
-    """
-    product_ids = sorted(demand)
-    rows = await _lock_stock(session, product_ids)
+def allocate(
+    rows: Sequence[tuple[int, int, int, int]], demand: Mapping[int, int]
+) -> tuple[list[Allocation], list[Shortage]]:
+    """Cover ``demand`` (product id → quantity) from locked stock rows (as :func:`_lock_stock`
+    returns them): warehouses by priority, a product split across them if need be, none taken
+    below zero available. Returns the allocations, or the shortages (one per product that
+    cannot be covered) and no allocations."""
     by_product: dict[int, list[tuple[int, int, int, int]]] = {}
     for row in rows:
         by_product.setdefault(row[1], []).append(row)
     allocations: list[Allocation] = []
     shortages: list[Shortage] = []
-    for pid in product_ids:
+    for pid in sorted(demand):
         remaining = demand[pid]
         available_total = 0
         taken: list[Allocation] = []
@@ -174,6 +179,25 @@ async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int
             shortages.append(Shortage(pid, demand[pid], available_total))
         else:
             allocations.extend(taken)
+    return ([], shortages) if shortages else (allocations, [])
+
+
+async def plan_reservation(
+    session: AsyncSession, demand: Mapping[int, int]
+) -> tuple[list[Allocation], list[Shortage]]:
+    """Lock the stock rows of ``demand``'s products (held until the transaction ends) and
+    :func:`allocate` them. The caller writes the allocations (:func:`reserve` does)."""
+    return allocate(await _lock_stock(session, sorted(demand)), demand)
+
+
+async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int]) -> list[Shortage]:
+    """Reserve ``demand`` (product id → quantity) for an order, all or nothing.
+
+    Warehouses are tried by priority; one product may be split across warehouses. A
+    warehouse is never taken below zero available. Returns the shortages, one per product
+    that cannot be covered; when there are any, nothing has been changed.
+    """
+    allocations, shortages = await plan_reservation(session, demand)
     if shortages:
         return shortages
     now = utcnow()

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.catalog.models import Product
 from hub.domain.errors import ErrorCode, Problem
+from hub.domain.fastsql import Statement
 from hub.domain.money import MAX_AMOUNT, round_money
 from hub.domain.pricing.services import AppliedRule, load_price_book
 
@@ -58,9 +61,19 @@ class PricedLines:
         return round_money(self.subtotal - self.discount_total)
 
 
-_PRODUCTS = select(Product.id, Product.sku, Product.name, Product.base_price, Product.active).where(
-    Product.sku.in_(bindparam("skus", expanding=True))
+_PRODUCT_COLUMNS = select(Product.id, Product.sku, Product.name, Product.base_price, Product.active)
+_PRODUCTS = Statement(
+    _PRODUCT_COLUMNS.where(Product.sku.in_(bindparam("skus", expanding=True))),
+    pg=_PRODUCT_COLUMNS.where(Product.sku == any_(bindparam("skus", type_=ARRAY(String)))),
 )
+
+
+class _ProductRow(NamedTuple):
+    id: int
+    sku: str
+    name: str
+    base_price: Decimal
+    active: bool
 
 
 def check_lines(lines: Sequence[LineInput]) -> list[Problem]:
@@ -96,8 +109,8 @@ async def price_lines(
         first_index.setdefault(x.sku, i)
     # Every SKU is looked up, also those of lines with a bad quantity, so that a known SKU is
     # never reported as unknown.
-    rows = await session.execute(_PRODUCTS, {"skus": sorted({x.sku for x in lines})})
-    found = {r.sku: r for r in rows.all() if r.active}
+    rows = await _PRODUCTS.all(session, {"skus": sorted({x.sku for x in lines})})
+    found = {r.sku: r for r in map(_ProductRow._make, rows) if r.active}
     for i, x in enumerate(lines):
         if x.sku not in found:
             result.problems.append(
