@@ -16,7 +16,7 @@ from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 from hub.domain.outbox.services import record_event
 from hub.settings import Settings
 from jobs import handlers
-from jobs.actors import deliver_event
+from jobs.actors import deliver_event, deliver_events
 from jobs.relay import OutboxRelay
 from jobs.runtime import JobRuntime
 from tests.support import Hub
@@ -240,3 +240,36 @@ async def test_a_handler_sees_the_event_as_it_was_written(db: Database) -> None:
     assert (event.id, event.kind, event.aggregate, event.aggregate_id) == (event_id, "order.placed", "order", 7)
     assert event.payload == {"orderId": 7, "total": "12.50"}
     assert event.created_at.tzinfo is not None and event.published_at is None and event.handled_at is None
+
+
+async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(db: Database) -> None:
+    # given five events and a handler that fails for the third
+    async with db.write() as s:
+        ids = [await record_event(s, "order.placed", "order", i, {}) for i in range(5)]
+    calls: list[int] = []
+    bad = ids[2]
+
+    async def picky(_session: object, event: OutboxEvent) -> None:
+        calls.append(event.id)
+        if event.id == bad and calls.count(bad) < 3:
+            raise RuntimeError("the peer refused this one")
+
+    handlers.register("picky", {"order.placed"}, picky)  # type: ignore[arg-type]
+    try:
+        # when they are delivered as one batch, then the failure is raised after the rest
+        with pytest.raises(RuntimeError, match="refused"):
+            await deliver_events(db, ids)
+        # and the others were handled once and marked; the failed one was not
+        handled = {e.id: e.handled_at is not None for e in await _events(db)}
+        assert handled == {i: i != bad for i in ids}
+        # and the retry of the same batch runs only the failed one
+        ran = await deliver_events(db, ids)
+        assert ran == {i: (["picky"] if i == bad else []) for i in ids}
+    finally:
+        handlers.unregister("picky")
+    # the calls of the rolled-back batch were repeated one by one; each event is claimed once
+    assert calls == [*ids[:3], *ids, bad]
+    async with db.read() as s:
+        claimed = (await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == "picky"))).scalars().all()
+    assert sorted(claimed) == ids
+    assert all(e.handled_at is not None for e in await _events(db))
