@@ -71,19 +71,23 @@ class Statement:
     """A Core statement compiled once for PostgreSQL (``pg`` when that dialect needs another
     form, e.g. ``= ANY(array)`` for an expanding ``IN``); ``stmt`` runs everywhere else."""
 
-    __slots__ = ("_names", "_rows", "_sql", "stmt")
+    __slots__ = ("_defaults", "_names", "_rows", "_sql", "stmt")
 
     def __init__(self, stmt: Executable, pg: Executable | None = None) -> None:
         self.stmt = stmt
         compiled = (pg if pg is not None else stmt).compile(dialect=_PG)
         self._sql = str(compiled)
         self._names = tuple(compiled.positiontup or ())
+        # Values bound in the statement itself (literals such as ``0`` become parameters).
+        self._defaults = {k: v for k, v in compiled.params.items() if v is not None}
         dml = compiled.isinsert or compiled.isupdate or compiled.isdelete
         self._rows = not dml or bool(compiled.effective_returning)  # DML without RETURNING: no rows
 
     async def all(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
         """Every row, as a sequence indexed by position (none for a statement without rows)."""
         if is_postgresql(session):
-            return await (await driver(session)).fetch(self._sql, [params[n] for n in self._names])
+            given, defaults = params, self._defaults
+            args = [given[n] if n in given else defaults[n] for n in self._names]
+            return await (await driver(session)).fetch(self._sql, args)
         result = await session.execute(self.stmt, params)
         return list(result.all()) if self._rows else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -76,6 +77,7 @@ class PageInfo:
     )
 
 
+@functools.lru_cache(maxsize=65_536)  # a catalog page encodes two ids per product
 def encode_id(kind: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode().rstrip("="))
 

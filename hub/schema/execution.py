@@ -25,13 +25,17 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLString,
     InlineFragmentNode,
     is_leaf_type,
 )
@@ -103,6 +107,14 @@ def _leaf_plan(field_def: GraphQLField) -> tuple[str, GraphQLLeafType, bool] | N
 
 
 def _coerce(leaf: GraphQLLeafType, value: Any) -> Any:
+    kind = type(value)
+    # What graphql-core's serializers return unchanged: skip the call for the common leaves.
+    if kind is str and (leaf is GraphQLString or leaf is GraphQLID):
+        return value
+    if kind is bool and leaf is GraphQLBoolean:
+        return value
+    if kind is int and leaf is GraphQLInt and -(2**31) <= value < 2**31:
+        return value
     try:
         coerced = leaf.coerce_output_value(value)
     except Exception:  # noqa: BLE001 - graphql-core reports it properly

@@ -19,6 +19,7 @@ from hub.domain.auth.models import Role
 from hub.domain.auth.principal import Principal
 from hub.domain.catalog.models import Category, Product
 from hub.domain.errors import DomainError
+from hub.domain.fastsql import Statement
 from hub.domain.inventory.models import Stock
 from hub.domain.money import parse_amount
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
@@ -101,11 +102,9 @@ def _visible_if(stmt: Select[tuple[object, ...]], staff: bool) -> Select[tuple[o
 
 
 @functools.cache
-def _page_statement(
-    staff: bool, after: bool, search: bool, category: bool
-) -> tuple[Select[tuple[object, ...]], Select[tuple[int]]]:
-    """The page and count statements for one combination of filters, built once: building a
-    statement and its cache key costs more than running it."""
+def _page_statement(staff: bool, after: bool, search: bool, category: bool) -> tuple[Statement, Statement]:
+    """The page and count statements for one combination of filters, built and compiled once:
+    building a statement and its cache key costs more than running it."""
     conds: list[object] = []
     if search:
         pattern = bindparam("pattern")
@@ -117,7 +116,7 @@ def _page_statement(
         page = page.where(_P.sku > bindparam("after_sku"))
     page = page.order_by(_P.sku).limit(bindparam("limit"))
     count = _visible_if(select(func.count()).select_from(Product.__table__), staff).where(*conds)  # type: ignore[arg-type]
-    return page, count  # type: ignore[return-value]
+    return Statement(page), Statement(count)
 
 
 async def list_products(
@@ -152,14 +151,14 @@ async def list_products(
         params["category_id"] = category_id
     if after_sku is not None:
         params["after_sku"] = after_sku
-    rows = [ProductRow(*r) for r in (await session.execute(page_stmt, params)).all()]
+    rows = [ProductRow(*r) for r in await page_stmt.all(session, params)]
     has_next = len(rows) > limit
     rows = rows[:limit]
     total = None
     if with_total:
         params.pop("limit")
         params.pop("after_sku", None)
-        total = int((await session.execute(count_stmt, params)).scalar_one())
+        total = int((await count_stmt.all(session, params))[0][0])
     prices = await load_price_book(session, actor.customer_id, [r.id for r in rows])
     end = encode_cursor("sku", rows[-1].sku) if rows else None
     return CatalogPage(Page(rows, has_next, end, total), prices)
