@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 from hub.domain.base import utcnow
-from hub.domain.fastsql import Statement
+from hub.domain.fastsql import Statement, driver, is_postgresql
 from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 from hub.settings import Settings
 from jobs.handlers import Handler, registered
@@ -69,15 +69,29 @@ def _claim(insert: Any) -> Any:
 
 
 _CLAIM = Statement(_claim(sqlite_insert), pg=_claim(pg_insert))
+# PostgreSQL: the whole batch claimed in one statement (same waiting rule per row).
+_CLAIM_MANY_PG = """
+INSERT INTO processed_events (event_id, handler, processed_at)
+SELECT unnest($1::int[]), $2::varchar, $3::timestamptz
+ON CONFLICT (event_id, handler) DO NOTHING
+RETURNING event_id"""
 
 
 async def _run_handler(session: AsyncSession, handler: Handler, events: list[OutboxEvent]) -> list[int]:
     """Claim and run ``handler`` for each event in the caller's transaction; the ids it ran for
     (an event another delivery has claimed, and committed, is skipped)."""
     now = utcnow()
+    if is_postgresql(session):
+        args = [[e.id for e in events], handler.name, now]
+        claimed = {r[0] for r in await (await driver(session)).fetch(_CLAIM_MANY_PG, args)}
+    else:
+        claimed = set()
+        for event in events:
+            if await _CLAIM.all(session, {"eid": event.id, "handler": handler.name, "now": now}):
+                claimed.add(event.id)
     done = []
     for event in events:
-        if await _CLAIM.all(session, {"eid": event.id, "handler": handler.name, "now": now}):
+        if event.id in claimed:
             await handler.fn(session, event)
             done.append(event.id)
     return done
