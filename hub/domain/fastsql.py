@@ -56,15 +56,27 @@ async def driver(session: AsyncSession) -> Driver:
 
     SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first statement it runs;
     a statement sent to asyncpg first would run outside it (and in autocommit). So the adapter's
-    own transaction start is called here when it has not happened yet; ``tests`` exercise this
-    against every pinned SQLAlchemy release through every PostgreSQL order test.
+    own transaction start is called here when it has not happened yet; every PostgreSQL order
+    test exercises this against the pinned SQLAlchemy release.
+
+    The driver is remembered for the session's current transaction (its connection belongs to
+    that transaction and goes back to the pool when it ends).
     """
+    transaction = session.sync_session.get_transaction()
+    memo = session.info.get(_MEMO)
+    if memo is not None and transaction is not None and memo[0] is transaction:
+        return memo[1]  # type: ignore[no-any-return]
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     adapted = raw.dbapi_connection
     if adapted._transaction is None and not adapted.autocommit:  # noqa: SLF001 - see above
         await adapted._start_transaction()  # noqa: SLF001
-    return Driver(raw.driver_connection, conn.sync_connection)
+    found = Driver(raw.driver_connection, conn.sync_connection)
+    session.info[_MEMO] = (session.sync_session.get_transaction(), found)
+    return found
+
+
+_MEMO = "hub.fastsql.driver"
 
 
 class Statement:
