@@ -117,10 +117,13 @@ async def deliver_events(db: Database, event_ids: Sequence[int]) -> dict[int, li
         log.warning("event %s does not exist; dropped", missing)
     todo = [e for e in events if e.handled_at is None]
     ran: dict[int, list[str]] = {e.id: [] for e in events}
+    # Handlers in the order they were registered, each with the events of its kinds: every
+    # event meets its handlers in registration order, as a delivery of it alone would.
     by_handler: dict[str, tuple[Handler, list[OutboxEvent]]] = {}
-    for event in todo:
-        for handler in registered(event.kind):
-            by_handler.setdefault(handler.name, (handler, []))[1].append(event)
+    for handler in registered():
+        mine = [e for e in todo if "*" in handler.kinds or e.kind in handler.kinds]
+        if mine:
+            by_handler[handler.name] = (handler, mine)
     failures: list[Exception] = []
     failed: set[int] = set()
     for handler, batch in by_handler.values():

@@ -41,8 +41,9 @@ def unregister(name: str) -> None:
     _HANDLERS.pop(name, None)
 
 
-def registered(kind: str) -> list[Handler]:
-    return [h for h in _HANDLERS.values() if "*" in h.kinds or kind in h.kinds]
+def registered(kind: str | None = None) -> list[Handler]:
+    """The handlers of ``kind`` (all of them when None), in the order they were registered."""
+    return [h for h in _HANDLERS.values() if kind is None or "*" in h.kinds or kind in h.kinds]
 
 
 async def _log_event(_session: AsyncSession, event: OutboxEvent) -> None:

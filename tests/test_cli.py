@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hub.db import Database
 from hub.demo import load_demo
@@ -109,6 +109,14 @@ async def test_demo_data_is_realistic_and_loads_once(settings: Settings, db: Dat
         regions = await s.scalar(select(func.count(func.distinct(Customer.region))))
         assert regions >= 3
         users = (await s.execute(select(User))).scalars().all()
+        # and every open demo order holds exactly the stock of its lines (none half-written)
+        held = dict((await s.execute(text(
+            "SELECT o.id, COALESCE(SUM(r.quantity), 0) FROM orders o LEFT JOIN reservations r ON r.order_id = o.id"
+            " WHERE o.status NOT IN ('CANCELLED', 'REJECTED') GROUP BY o.id"))).all())  # fmt: skip
+        ordered = dict((await s.execute(text(
+            "SELECT o.id, SUM(l.quantity) FROM orders o JOIN order_lines l ON l.order_id = o.id"
+            " WHERE o.status NOT IN ('CANCELLED', 'REJECTED') GROUP BY o.id"))).all())  # fmt: skip
+    assert held and held == ordered
     # and there is one user per role, each printed with its password
     roles = {r for u in users for r in u.roles}
     assert roles == set(Role)

@@ -12,6 +12,13 @@ Parameters go to asyncpg as they are, so callers pass what asyncpg takes: ``int`
 ``Decimal``, timezone-aware ``datetime``, lists for arrays, and JSON already serialised to
 ``str``. Rows come back as sequences (index them by position: asyncpg ``Record`` on PostgreSQL,
 SQLAlchemy ``Row`` on SQLite).
+
+What the PostgreSQL path does not do, unlike ``session.execute``: it does not autoflush pending
+ORM changes (use it before adding objects, or flush first), it skips column types' bind
+processors (``UTCDateTime`` does not refuse a naive datetime there; JSON is not serialised), and
+errors arrive as asyncpg exceptions, not SQLAlchemy's ``IntegrityError``/``DBAPIError`` (match
+on ``sqlstate`` instead, as ``orders.services._place_pg`` does). Expanding ``IN`` parameters do
+not compile for it: give a ``pg=`` form with ``= ANY(array)``.
 """
 
 from __future__ import annotations
@@ -88,6 +95,8 @@ class Statement:
     def __init__(self, stmt: Executable, pg: Executable | None = None) -> None:
         self.stmt = stmt
         compiled = (pg if pg is not None else stmt).compile(dialect=_PG)
+        if "POSTCOMPILE" in str(compiled):
+            raise ValueError("expanding parameters do not run on asyncpg directly; pass pg= with = ANY()")
         self._sql = str(compiled)
         self._names = tuple(compiled.positiontup or ())
         # Values bound in the statement itself (literals such as ``0`` become parameters).

@@ -77,7 +77,7 @@ class PageInfo:
     )
 
 
-@functools.lru_cache(maxsize=65_536)  # a catalog page encodes two ids per product
+@functools.lru_cache(maxsize=65_536, typed=True)  # a catalog page encodes two ids per product
 def encode_id(kind: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode().rstrip("="))
 

@@ -273,3 +273,28 @@ async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(db: Data
         claimed = (await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == "picky"))).scalars().all()
     assert sorted(claimed) == ids
     assert all(e.handled_at is not None for e in await _events(db))
+
+
+async def test_each_event_of_a_batch_meets_its_handlers_in_registration_order(db: Database) -> None:
+    # given handlers registered as first (kind B only), then second (kinds A and B)
+    calls: list[tuple[str, str]] = []
+
+    def recorder(name: str):  # type: ignore[no-untyped-def]
+        async def fn(_session: object, event: OutboxEvent) -> None:
+            calls.append((event.kind, name))
+
+        return fn
+
+    handlers.register("first", {"kind.b"}, recorder("first"))
+    handlers.register("second", {"kind.a", "kind.b"}, recorder("second"))
+    try:
+        async with db.write() as s:
+            ids = [await record_event(s, "kind.a", "order", 1, {}), await record_event(s, "kind.b", "order", 2, {})]
+        # when an A and a B event are delivered in one batch
+        await deliver_events(db, ids)
+    finally:
+        handlers.unregister("first")
+        handlers.unregister("second")
+    # then the B event met "first" before "second", as registered
+    assert [name for kind, name in calls if kind == "kind.b"] == ["first", "second"]
+    assert [name for kind, name in calls if kind == "kind.a"] == ["second"]
