@@ -1,4 +1,4 @@
-"""The ``hub`` command: serve, migrate, demo, create-admin, worker, export-schema."""
+"""The ``hub`` command: serve, migrate, demo, create-admin, worker, connectors, export-schema."""
 
 from __future__ import annotations
 
@@ -30,6 +30,16 @@ def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _check_connectors(settings: Settings) -> None:
+    """Validate the connector file at start-up: a wrong setting stops the hub here, in one line."""
+    from hub.integration import load_connectors
+
+    instances = load_connectors(settings)
+    if instances:
+        roles = ", ".join(f"{role}={inst.connector}" for role, inst in sorted(instances.items()))
+        logging.getLogger("hub").info("connectors: %s", roles)
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from hub.migrations import upgrade
 
@@ -55,6 +65,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     from hub.app import create_app
 
     _logging(settings)
+    _check_connectors(settings)
     if settings.secret_key == DEMO_SECRET_KEY:
         logging.getLogger("hub").warning(
             "HUB_SECRET_KEY is not set: tokens are signed with the public demo key (fine for a trial"
@@ -121,9 +132,27 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             "HUB_REDIS_URL is required for hub worker (hub serve runs jobs in-process without it)"
         )
     _logging(settings)
+    _check_connectors(settings)
     from jobs.worker import run_worker
 
     return run_worker(settings, threads=args.threads)
+
+
+def cmd_connectors(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.integration import check_connector, describe, load_connectors
+
+    instances = load_connectors(settings)
+    if args.action == "list":
+        print(describe(settings, instances))
+        return 0
+    instance = instances.get(args.role)
+    if instance is None:
+        known = ", ".join(sorted(instances)) or "none"
+        raise ConfigError(f"no connector is configured for role {args.role!r} (configured: {known})")
+    verdict = asyncio.run(check_connector(instance))
+    state = "ok" if verdict.ok else "FAILED"
+    print(f"{args.role} ({instance.connector}): {state}: {verdict.detail}")
+    return 0 if verdict.ok else 1
 
 
 def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
@@ -172,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run a Dramatiq worker and the outbox relay against Redis")
     p.add_argument("--threads", type=int, default=4, help="worker threads (default 4)")
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("connectors", help="list installed and configured connectors, or check one")
+    csub = p.add_subparsers(dest="action", required=True)
+    csub.add_parser("list", help="installed connectors, and the roles HUB_CONNECTORS_FILE configures")
+    c = csub.add_parser("check", help="a live connectivity test of the connector serving ROLE")
+    c.add_argument("role", help="a configured role, e.g. erp, wms, notify.sales")
+    p.set_defaults(func=cmd_connectors)
     p = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     p.add_argument("--out", default="schema.graphql", help="file, or - for stdout")
     p.set_defaults(func=cmd_export_schema)

@@ -84,6 +84,7 @@ class Settings:
     log_level: str = "INFO"
     max_body_bytes: int = 1_000_000
     db_pool_size: int = 20
+    connectors_file: Path | None = None
 
     @property
     def async_database_url(self) -> str:
@@ -123,6 +124,11 @@ class Settings:
         currency = (env.get("HUB_CURRENCY") or "CNY").strip()
         if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
             raise ConfigError(f"HUB_CURRENCY must be an ISO 4217 code like CNY, got {currency!r}")
+        connectors_file = None
+        if env.get("HUB_CONNECTORS_FILE"):
+            connectors_file = Path(env["HUB_CONNECTORS_FILE"]).expanduser()
+            if not connectors_file.is_file():
+                raise ConfigError(f"HUB_CONNECTORS_FILE names no readable file: {connectors_file}")
         log_level = (env.get("HUB_LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"HUB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -139,6 +145,7 @@ class Settings:
             log_level=log_level,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
             db_pool_size=_int(env, "HUB_DB_POOL_SIZE", 20, 1, 1000),
+            connectors_file=connectors_file,
         )
 
     @staticmethod

@@ -1,0 +1,95 @@
+"""``memory``: a WMS kept in the hub process's memory, for trials, demos and tests.
+
+Outbound orders live until the process stops; pushes are idempotent by reference. Callbacks are
+JSON signed with HMAC-SHA256 of the body under ``secret`` (hex in header ``X-Memory-Signature``),
+so the inbound path can be tried without a real warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from connectors.sdk import CheckResult, ConnectorSettings, ExternalRef, SecretStr, StockLevel
+from connectors.wms import (
+    InvalidCallback,
+    OutboundOrder,
+    ShipmentConfirmed,
+    ShippedLine,
+    StockReport,
+    WmsEvent,
+)
+
+__all__ = ["MemoryWms"]
+
+
+class MemoryWmsSettings(ConnectorSettings):
+    secret: SecretStr = SecretStr("memory")
+
+
+class MemoryWms:
+    Settings = MemoryWmsSettings
+
+    def __init__(self, settings: MemoryWmsSettings) -> None:
+        self.settings = settings
+        self.outbound: dict[str, tuple[ExternalRef, OutboundOrder]] = {}
+        self.cancelled: set[str] = set()
+        self.stock: dict[tuple[str, str], int] = {}
+
+    async def check(self) -> CheckResult:
+        return CheckResult(True, f"in-memory WMS ({len(self.outbound)} outbound orders held)")
+
+    async def aclose(self) -> None:
+        return None
+
+    async def push_outbound_order(self, order: OutboundOrder) -> ExternalRef:
+        if order.reference not in self.outbound:
+            n = len(self.outbound) + 1
+            self.outbound[order.reference] = (ExternalRef(str(n), f"OUT-{n:06d}"), order)
+        return self.outbound[order.reference][0]
+
+    async def cancel_outbound_order(self, reference: str, external: ExternalRef | None) -> None:
+        if reference in self.outbound:
+            self.cancelled.add(reference)
+
+    async def read_stock(self, skus: Sequence[str] | None = None) -> list[StockLevel]:
+        now = datetime.now(UTC)
+        wanted = None if skus is None else set(skus)
+        return [
+            StockLevel(sku, wh, q, now)
+            for (sku, wh), q in sorted(self.stock.items())
+            if wanted is None or sku in wanted
+        ]
+
+    def sign(self, body: bytes) -> str:
+        key = self.settings.secret.get_secret_value().encode()
+        return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+    def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[WmsEvent]:
+        given = {k.lower(): v for k, v in headers.items()}.get("x-memory-signature", "")
+        if not hmac.compare_digest(given, self.sign(body)):
+            raise InvalidCallback("bad signature")
+        try:
+            doc = json.loads(body)
+            if doc["type"] == "shipment":
+                return [
+                    ShipmentConfirmed(
+                        str(doc["id"]),
+                        str(doc["reference"]),
+                        datetime.fromisoformat(doc["shippedAt"]),
+                        tuple(ShippedLine(str(x["sku"]), int(x["quantity"])) for x in doc["lines"]),
+                    )
+                ]
+            if doc["type"] == "stock":
+                at = datetime.fromisoformat(doc["asOf"])
+                levels = tuple(
+                    StockLevel(str(x["sku"]), str(doc["warehouse"]), int(x["onHand"]), at)
+                    for x in doc["levels"]
+                )
+                return [StockReport(str(doc["id"]), str(doc["warehouse"]), at, levels)]
+        except (ValueError, KeyError, TypeError) as e:
+            raise InvalidCallback(f"malformed callback ({type(e).__name__})") from None
+        raise InvalidCallback("unknown callback type")
