@@ -1,0 +1,82 @@
+"""Talking to an HTTP peer: one place that maps transport and HTTP failures onto the SDK's error
+taxonomy and retries the quick ones inside the call (tenacity).
+
+- connection refused, reset, DNS, timeouts, HTTP 5xx, a body that is not JSON → TransientError
+- HTTP 429 → TransientError with ``retry_after`` from the ``Retry-After`` header
+- any other HTTP 4xx → PermanentError
+
+Quick retries: up to ``attempts`` tries with exponential backoff and jitter (0.2 s doubling, at
+most 2 s), for transient errors that do not ask to wait longer than 2 s. Anything longer is left
+to the job's own retry with backoff. Messages name the peer's host, never the URL: chat robots
+carry their key in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from connectors.sdk import PermanentError, TransientError
+
+__all__ = ["HttpPeer"]
+
+QUICK_RETRY_LIMIT = 2.0  # seconds: a peer asking to wait longer is retried by the job instead
+
+
+def _quick(exc: BaseException) -> bool:
+    if not isinstance(exc, TransientError):
+        return False
+    return exc.retry_after is None or exc.retry_after <= QUICK_RETRY_LIMIT
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+class HttpPeer:
+    """An httpx client for one peer, with the taxonomy and quick retries."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, attempts: int = 3) -> None:
+        self.host = httpx.URL(base_url).host or base_url
+        self.attempts = attempts
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _post_once(self, path: str, body: Any, params: dict[str, str] | None) -> Any:
+        try:
+            response = await self.client.post(path, json=body, params=params)
+        except httpx.TimeoutException:
+            raise TransientError(f"{self.host}: no answer in time") from None
+        except httpx.TransportError as e:
+            raise TransientError(f"{self.host}: cannot reach it ({type(e).__name__})") from None
+        status = response.status_code
+        if status == 429:
+            wait = _retry_after(response.headers.get("retry-after"))
+            raise TransientError(f"{self.host}: rate limited (HTTP 429)", retry_after=wait)
+        if status >= 500:
+            raise TransientError(f"{self.host}: HTTP {status}")
+        if status >= 400:
+            raise PermanentError(f"{self.host}: HTTP {status}", code=str(status))
+        try:
+            return response.json()
+        except ValueError:
+            raise TransientError(f"{self.host}: HTTP {status} with a body that is not JSON") from None
+
+    async def post_json(self, path: str, body: Any, params: dict[str, str] | None = None) -> Any:
+        """POST ``body`` as JSON and return the decoded answer (raises the taxonomy's errors)."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_quick),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._post_once(path, body, params)
+        raise AssertionError("unreachable")  # pragma: no cover - AsyncRetrying returns or raises
