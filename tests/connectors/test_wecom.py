@@ -10,7 +10,7 @@ import pytest
 
 from connectors.notify import Message
 from connectors.notify.testing import NotifierContract
-from connectors.notify.wecom import MAX_MARKDOWN_BYTES, WecomRobot, _Window
+from connectors.notify.wecom import MAX_MARKDOWN_BYTES, WINDOW, WecomRobot
 from connectors.sdk import PermanentError, TransientError
 from tests.fakes.wecom import FakeWecom
 
@@ -19,7 +19,7 @@ KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 
 @pytest.fixture
 def fake() -> Iterator[FakeWecom]:
-    _Window._by_robot.clear()  # the per-robot window is process-wide
+    WINDOW.clear()  # the per-robot window is process-wide
     with FakeWecom({KEY}) as peer:
         yield peer
 
