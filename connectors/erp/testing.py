@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from connectors.erp import ErpConnector, PurchaseLine, PurchaseRequest, SalesLine, SalesOrder
-from connectors.sdk import CheckResult, ExternalRef, StockLevel
+from connectors.sdk import ExternalRef, StockLevel
+from connectors.testing import ConnectorContract
 
 __all__ = ["ErpContract", "sample_order"]
 
@@ -38,24 +38,10 @@ def sample_order(reference: str = "SO-CONTRACT-1") -> SalesOrder:
     )
 
 
-class ErpContract:
+class ErpContract(ConnectorContract):
     """Subclass with ``make_connector`` (async, returns a connector talking to a test peer)."""
 
-    async def make_connector(self) -> Any:
-        raise NotImplementedError
-
-    async def _connector(self) -> Any:
-        connector = await self.make_connector()
-        assert isinstance(connector, ErpConnector), "does not implement connectors.erp.ErpConnector"
-        return connector
-
-    async def test_check_gives_a_verdict(self) -> None:
-        connector = await self._connector()
-        try:
-            result = await connector.check()
-        finally:
-            await connector.aclose()
-        assert isinstance(result, CheckResult) and result.ok and result.detail
+    protocol = ErpConnector
 
     async def test_a_sales_order_pushed_twice_exists_once(self) -> None:
         connector = await self._connector()

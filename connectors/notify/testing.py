@@ -8,30 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.notify import Message, Notifier
-from connectors.sdk import CheckResult
+from connectors.testing import ConnectorContract
 
 __all__ = ["NotifierContract"]
 
 
-class NotifierContract:
-    async def make_connector(self) -> Any:
-        raise NotImplementedError
+class NotifierContract(ConnectorContract):
+    protocol = Notifier
 
     def delivered(self, connector: Any) -> list[str]:
         raise NotImplementedError
-
-    async def _connector(self) -> Any:
-        connector = await self.make_connector()
-        assert isinstance(connector, Notifier), "does not implement connectors.notify.Notifier"
-        return connector
-
-    async def test_check_gives_a_verdict(self) -> None:
-        connector = await self._connector()
-        try:
-            result = await connector.check()
-        finally:
-            await connector.aclose()
-        assert isinstance(result, CheckResult) and result.ok and result.detail
 
     async def test_messages_arrive_in_order_with_their_title(self) -> None:
         connector = await self._connector()

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import CheckResult, ExternalRef, StockLevel
+from connectors.sdk import ExternalRef, StockLevel
+from connectors.testing import ConnectorContract
 from connectors.wms import InvalidCallback, OutboundLine, OutboundOrder, ShipmentConfirmed, WmsConnector
 
 __all__ = ["WmsContract", "sample_outbound"]
@@ -29,25 +30,11 @@ def sample_outbound(reference: str = "SO-CONTRACT-1") -> OutboundOrder:
     )
 
 
-class WmsContract:
-    async def make_connector(self) -> Any:
-        raise NotImplementedError
+class WmsContract(ConnectorContract):
+    protocol = WmsConnector
 
     def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], bytes]:
         raise NotImplementedError
-
-    async def _connector(self) -> Any:
-        connector = await self.make_connector()
-        assert isinstance(connector, WmsConnector), "does not implement connectors.wms.WmsConnector"
-        return connector
-
-    async def test_check_gives_a_verdict(self) -> None:
-        connector = await self._connector()
-        try:
-            result = await connector.check()
-        finally:
-            await connector.aclose()
-        assert isinstance(result, CheckResult) and result.ok and result.detail
 
     async def test_an_outbound_order_pushed_twice_exists_once(self) -> None:
         connector = await self._connector()
