@@ -2,7 +2,8 @@
 
 Built-ins (planned: Qimen) and third-party connectors implement :class:`WmsConnector`. Pushes
 are idempotent at the peer by the hub's ``reference``. Callbacks arrive at
-``POST /hooks/<connector>``: the hub hands the raw body and headers to :meth:`parse_callback`,
+``POST /hooks/<connector>``: the hub hands the query parameters, headers and raw body to
+:meth:`parse_callback` (Qimen signs its query parameters together with the body),
 which verifies the signature (and the timestamp, where the scheme has one) **before** it parses
 anything, and raises :class:`InvalidCallback` when either is wrong.
 """
@@ -86,6 +87,8 @@ class WmsConnector(Connector, Protocol):
 
     async def read_stock(self, skus: Sequence[str] | None = None) -> list[StockLevel]: ...
 
-    def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[WmsEvent]:
+    def parse_callback(
+        self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> list[WmsEvent]:
         """Verify, then parse a callback. Raises :class:`InvalidCallback`."""
         ...

@@ -68,7 +68,9 @@ class MemoryWms:
         key = self.settings.secret.get_secret_value().encode()
         return hmac.new(key, body, hashlib.sha256).hexdigest()
 
-    def parse_callback(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[WmsEvent]:
+    def parse_callback(
+        self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> list[WmsEvent]:
         given = {k.lower(): v for k, v in headers.items()}.get("x-memory-signature", "")
         if not hmac.compare_digest(given, self.sign(body)):
             raise InvalidCallback("bad signature")

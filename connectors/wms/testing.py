@@ -1,7 +1,7 @@
 """``WmsContract``: the tests every WMS connector must pass, for built-ins and third parties.
 
-Subclass it and provide ``make_connector`` and ``signed_callback`` (headers and body of a
-shipment confirmation for ``reference``, signed as your peer signs them)."""
+Subclass it and provide ``make_connector`` and ``signed_callback`` (the query parameters,
+headers and body of a shipment confirmation for ``reference``, signed as your peer signs them)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def sample_outbound(reference: str = "SO-CONTRACT-1") -> OutboundOrder:
 class WmsContract(ConnectorContract):
     protocol = WmsConnector
 
-    def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], bytes]:
+    def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], dict[str, str], bytes]:
         raise NotImplementedError
 
     async def test_an_outbound_order_pushed_twice_exists_once(self) -> None:
@@ -59,12 +59,12 @@ class WmsContract(ConnectorContract):
     async def test_a_signed_callback_parses_and_a_tampered_one_is_refused(self) -> None:
         connector = await self._connector()
         try:
-            headers, body = self.signed_callback(connector, "SO-CONTRACT-SHIP")
-            events = connector.parse_callback(headers, body, NOW)
+            query, headers, body = self.signed_callback(connector, "SO-CONTRACT-SHIP")
+            events = connector.parse_callback(query, headers, body, NOW)
             with pytest.raises(InvalidCallback):
-                connector.parse_callback(headers, body + b" ", NOW)
+                connector.parse_callback(query, headers, body + b" ", NOW)
             with pytest.raises(InvalidCallback):
-                connector.parse_callback({}, body, NOW)
+                connector.parse_callback({}, {}, body, NOW)
         finally:
             await connector.aclose()
         assert [type(e) for e in events] == [ShipmentConfirmed]

@@ -25,12 +25,12 @@ class TestMemoryWms(WmsContract):
     async def make_connector(self) -> MemoryWms:
         return MemoryWms(MemoryWms.Settings(secret="contract"))
 
-    def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], bytes]:
+    def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], dict[str, str], bytes]:
         body = json.dumps(
             {"type": "shipment", "id": "evt-1", "reference": reference, "shippedAt": "2026-11-25T08:00:00+00:00",
              "lines": [{"sku": "SKU-1", "quantity": 2}]}
         ).encode()  # fmt: skip
-        return {"X-Memory-Signature": connector.sign(body)}, body
+        return {}, {"X-Memory-Signature": connector.sign(body)}, body
 
 
 class TestLogNotifier(NotifierContract):
