@@ -49,9 +49,9 @@ class HttpPeer:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def _post_once(self, path: str, body: Any, params: dict[str, str] | None) -> Any:
+    async def _post_once(self, path: str, params: dict[str, str] | None, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self.client.post(path, json=body, params=params)
+            response = await self.client.post(path, params=params, **kwargs)
         except httpx.TimeoutException:
             raise TransientError(f"{self.host}: no answer in time") from None
         except httpx.TransportError as e:
@@ -64,13 +64,9 @@ class HttpPeer:
             raise TransientError(f"{self.host}: HTTP {status}")
         if status >= 400:
             raise PermanentError(f"{self.host}: HTTP {status}", code=str(status))
-        try:
-            return response.json()
-        except ValueError:
-            raise TransientError(f"{self.host}: HTTP {status} with a body that is not JSON") from None
+        return response
 
-    async def post_json(self, path: str, body: Any, params: dict[str, str] | None = None) -> Any:
-        """POST ``body`` as JSON and return the decoded answer (raises the taxonomy's errors)."""
+    async def _post(self, path: str, params: dict[str, str] | None, parse: Any, **kwargs: Any) -> Any:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_quick),
             stop=stop_after_attempt(self.attempts),
@@ -78,5 +74,23 @@ class HttpPeer:
             reraise=True,
         ):
             with attempt:
-                return await self._post_once(path, body, params)
+                return parse(await self._post_once(path, params, **kwargs))
         raise AssertionError("unreachable")  # pragma: no cover - AsyncRetrying returns or raises
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            status = response.status_code
+            raise TransientError(f"{self.host}: HTTP {status} with a body that is not JSON") from None
+
+    async def post_json(self, path: str, body: Any, params: dict[str, str] | None = None) -> Any:
+        """POST ``body`` as JSON and return the decoded answer (raises the taxonomy's errors)."""
+        return await self._post(path, params, self._json, json=body)
+
+    async def post_bytes(
+        self, path: str, content: bytes, params: dict[str, str] | None = None, content_type: str = "text/xml"
+    ) -> bytes:
+        """POST raw ``content`` and return the raw answer (raises the taxonomy's errors)."""
+        headers = {"Content-Type": f"{content_type}; charset=utf-8"}
+        return await self._post(path, params, lambda r: r.content, content=content, headers=headers)  # type: ignore[no-any-return]

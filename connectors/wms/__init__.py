@@ -23,6 +23,7 @@ __all__ = [
     "OutboundOrder",
     "ShipmentConfirmed",
     "ShippedLine",
+    "StockChanged",
     "StockReport",
     "WmsConnector",
     "WmsEvent",
@@ -72,7 +73,20 @@ class StockReport:
     levels: tuple[StockLevel, ...]
 
 
-WmsEvent = ShipmentConfirmed | StockReport
+@dataclass(frozen=True, slots=True)
+class StockChanged:
+    """A change of on-hand stock reported as a delta (Qimen ``stockchange.report``), each with
+    the sender's own id, applied once."""
+
+    event_id: str
+    warehouse_code: str
+    sku: str
+    delta: int
+    changed_at: datetime
+    order_code: str | None = None
+
+
+WmsEvent = ShipmentConfirmed | StockReport | StockChanged
 
 
 class InvalidCallback(ConnectorError):

@@ -33,7 +33,7 @@ class FakePeer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> Any:
         self._thread.start()
@@ -55,7 +55,8 @@ class FakePeer:
             window.append(now)
             return True
 
-    def handle(self, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    def handle(self, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | bytes]:
+        """(status, a JSON document or raw XML bytes)."""
         raise NotImplementedError
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
@@ -72,9 +73,10 @@ class FakePeer:
             url = urlsplit(handler.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             status, answer = self.handle(url.path, query, raw)
-        data = json.dumps(answer).encode()
+        xml = isinstance(answer, bytes)
+        data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Type", "text/xml; charset=utf-8" if xml else "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
