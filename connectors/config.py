@@ -13,9 +13,10 @@
     webhook_key = "..."
 
 Roles are ``erp``, ``wms``, ``notify`` or ``notify.<name>`` (likewise ``erp.<name>``,
-``wms.<name>``). Any setting can be given, or overridden, by the environment as
-``HUB_CONNECTOR_<ROLE>__<SETTING>`` with the role in capitals and dots as underscores, e.g.
-``HUB_CONNECTOR_NOTIFY_SALES__WEBHOOK_KEY``: keep secrets there, not in the file. Every
+``wms.<name>``; names of lower case letters, digits and single inner underscores). Any setting
+can be given, or overridden, by the environment as ``HUB_CONNECTOR_<ROLE>__<SETTING>`` with
+the role in capitals and dots as underscores, e.g. ``HUB_CONNECTOR_NOTIFY_SALES__WEBHOOK_KEY``:
+keep secrets there, not in the file. Every
 connector validates its settings (its ``Settings`` model) when the file is loaded; an error
 names the role and the setting, never the value.
 """
@@ -36,7 +37,9 @@ from connectors.sdk import ConnectorSettings
 
 __all__ = ["ConnectorConfigError", "Instance", "load_config", "parse_config"]
 
-ROLE = re.compile(r"^(erp|wms|notify)(\.[a-z0-9][a-z0-9_-]{0,39})?$")
+# Lower case, digits and single inner underscores: role names map one to one onto environment
+# prefixes (HUB_CONNECTOR_NOTIFY_SALES_TEAM__…), so none can collide with or extend another.
+ROLE = re.compile(r"(erp|wms|notify)(\.[a-z0-9]+(_[a-z0-9]+)*)?")
 ENV_PREFIX = "HUB_CONNECTOR_"
 
 
@@ -73,13 +76,13 @@ def _roles(table: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             )
         if not isinstance(body, dict):
             raise ConnectorConfigError(f"[connectors.{kind}] must be a table")
-        if "connector" in body:
-            roles[kind] = body
-            continue
+        if "connector" in body:  # the kind's own role; sub-tables are named roles beside it
+            roles[kind] = {k: v for k, v in body.items() if not isinstance(v, dict)}
+        elif any(not isinstance(v, dict) for v in body.values()):
+            raise ConnectorConfigError(f'[connectors.{kind}] needs connector = "<name>"')
         for name, sub in body.items():
-            if not isinstance(sub, dict):
-                raise ConnectorConfigError(f'[connectors.{kind}] needs connector = "<name>"')
-            roles[f"{kind}.{name}"] = sub
+            if isinstance(sub, dict):
+                roles[f"{kind}.{name}"] = sub
     return roles
 
 
@@ -97,7 +100,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], source: st
     except ConnectorConfigError as e:
         raise ConnectorConfigError(f"{source}: {e}") from None
     for role, body in roles.items():
-        if not ROLE.match(role):
+        if not ROLE.fullmatch(role):
             raise ConnectorConfigError(f"{source}: bad role name {role!r} (e.g. erp, wms, notify.sales)")
         kind = role.split(".", 1)[0]
         values = dict(body)

@@ -2,6 +2,8 @@
 taxonomy and retries the quick ones inside the call (tenacity).
 
 - connection refused, reset, DNS, timeouts, HTTP 5xx, a body that is not JSON → TransientError
+  (a timeout after the request was sent is retried in the call only for an ``idempotent`` peer:
+  a chat robot may already have posted the message)
 - HTTP 429 → TransientError with ``retry_after`` from the ``Retry-After`` header
 - any other HTTP 4xx → PermanentError
 
@@ -25,10 +27,8 @@ __all__ = ["HttpPeer"]
 QUICK_RETRY_LIMIT = 2.0  # seconds: a peer asking to wait longer is retried by the job instead
 
 
-def _quick(exc: BaseException) -> bool:
-    if not isinstance(exc, TransientError):
-        return False
-    return exc.retry_after is None or exc.retry_after <= QUICK_RETRY_LIMIT
+class _Unsure(TransientError):
+    """The request may have reached the peer (it timed out after being sent)."""
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -41,9 +41,14 @@ def _retry_after(value: str | None) -> float | None:
 class HttpPeer:
     """An httpx client for one peer, with the taxonomy and quick retries."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, attempts: int = 3) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float = 10.0, attempts: int = 3, idempotent: bool = False
+    ) -> None:
         self.host = httpx.URL(base_url).host or base_url
         self.attempts = attempts
+        # A request that timed out after it was sent may have been carried out: retry it in the
+        # call only when repeating it is harmless at the peer (the job may still retry later).
+        self.idempotent = idempotent
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, follow_redirects=False)
 
     async def aclose(self) -> None:
@@ -52,8 +57,10 @@ class HttpPeer:
     async def _post_once(self, path: str, params: dict[str, str] | None, **kwargs: Any) -> httpx.Response:
         try:
             response = await self.client.post(path, params=params, **kwargs)
+        except httpx.ConnectTimeout:
+            raise TransientError(f"{self.host}: no connection in time") from None
         except httpx.TimeoutException:
-            raise TransientError(f"{self.host}: no answer in time") from None
+            raise _Unsure(f"{self.host}: no answer in time") from None
         except httpx.TransportError as e:
             raise TransientError(f"{self.host}: cannot reach it ({type(e).__name__})") from None
         status = response.status_code
@@ -68,7 +75,7 @@ class HttpPeer:
 
     async def _post(self, path: str, params: dict[str, str] | None, parse: Any, **kwargs: Any) -> Any:
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_quick),
+            retry=retry_if_exception(self._quick),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
             reraise=True,
@@ -76,6 +83,11 @@ class HttpPeer:
             with attempt:
                 return parse(await self._post_once(path, params, **kwargs))
         raise AssertionError("unreachable")  # pragma: no cover - AsyncRetrying returns or raises
+
+    def _quick(self, exc: BaseException) -> bool:
+        if not isinstance(exc, TransientError) or (isinstance(exc, _Unsure) and not self.idempotent):
+            return False
+        return exc.retry_after is None or exc.retry_after <= QUICK_RETRY_LIMIT
 
     def _json(self, response: httpx.Response) -> Any:
         try:

@@ -28,6 +28,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's full URL at INFO, and chat robots carry their key in it.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _check_connectors(settings: Settings) -> None:

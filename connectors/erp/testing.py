@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from connectors.erp import ErpConnector, PurchaseLine, PurchaseRequest, SalesLine, SalesOrder
 from connectors.sdk import ExternalRef, StockLevel
@@ -39,9 +40,16 @@ def sample_order(reference: str = "SO-CONTRACT-1") -> SalesOrder:
 
 
 class ErpContract(ConnectorContract):
-    """Subclass with ``make_connector`` (async, returns a connector talking to a test peer)."""
+    """Subclass with ``make_connector`` (async, returns a connector talking to a test peer),
+    ``seed_stock`` (put stock in the test peer) and ``is_cancelled`` (ask the test peer)."""
 
     protocol = ErpConnector
+
+    def seed_stock(self, connector: Any, sku: str, warehouse_code: str, on_hand: int) -> None:
+        raise NotImplementedError
+
+    def is_cancelled(self, connector: Any, reference: str) -> bool:
+        raise NotImplementedError
 
     async def test_a_sales_order_pushed_twice_exists_once(self) -> None:
         connector = await self._connector()
@@ -62,6 +70,7 @@ class ErpContract(ConnectorContract):
             await connector.cancel_sales_order("SO-CONTRACT-CANCEL", ref)
             await connector.cancel_sales_order("SO-CONTRACT-CANCEL", ref)
             await connector.cancel_sales_order("SO-CONTRACT-NEVER-PUSHED", None)
+            assert self.is_cancelled(connector, "SO-CONTRACT-CANCEL")
         finally:
             await connector.aclose()
 
@@ -78,9 +87,15 @@ class ErpContract(ConnectorContract):
     async def test_stock_comes_back_as_levels(self) -> None:
         connector = await self._connector()
         try:
+            self.seed_stock(connector, "SKU-1", "WH1", 7)
+            self.seed_stock(connector, "SKU-2", "WH1", 3)
             levels = await connector.read_stock()
             some = await connector.read_stock(["SKU-1"])
         finally:
             await connector.aclose()
-        assert all(isinstance(x, StockLevel) and x.on_hand >= 0 for x in levels)
-        assert all(x.sku == "SKU-1" for x in some)
+        assert all(isinstance(x, StockLevel) for x in levels)
+        assert {(x.sku, x.warehouse_code, x.on_hand) for x in levels} >= {
+            ("SKU-1", "WH1", 7),
+            ("SKU-2", "WH1", 3),
+        }
+        assert [(x.sku, x.on_hand) for x in some] == [("SKU-1", 7)]

@@ -24,6 +24,7 @@ from connectors.signing import dingtalk_sign
 __all__ = ["DingtalkRobot"]
 
 MAX_TEXT_BYTES = 20_000
+MAX_TITLE_BYTES = 500
 WINDOW = SlidingWindow(60.0)
 PERMANENT = {310000, 300005}
 

@@ -3,8 +3,9 @@
 ``POST {base_url}/open-apis/bot/v2/hook/<hook_id>`` with an interactive card (title header,
 markdown body); ``timestamp`` and ``sign`` (:func:`connectors.signing.feishu_sign`, not the
 DingTalk formula) go in the JSON body when a ``secret`` is set. Verdict from the body: ``code`` 0
-sent, 11232 and 9499 (rate limits) transient with a minute to wait, 19021 (signature or
-timestamp), 19022 (IP) and 19024 (keywords) permanent, anything else transient. 100 messages a
+sent, 11232 (rate limit) transient with a minute to wait, 19021 (signature or timestamp),
+19022 (IP), 19024 (keywords) and 9499 (a request refused, e.g. too large) permanent, anything
+else transient. 100 messages a
 minute per bot; the body is cut to stay under Feishu's 20 KB.
 """
 
@@ -25,8 +26,9 @@ __all__ = ["FeishuBot"]
 
 MAX_MARKDOWN_BYTES = 18_000  # the whole body must stay under 20 KB
 WINDOW = SlidingWindow(60.0)
-PERMANENT = {19021, 19022, 19024}
-RATE_LIMITED = {11232, 9499}
+PERMANENT = {19021, 19022, 19024, 9499}  # 9499: a request Feishu refuses (e.g. too large)
+RATE_LIMITED = {11232}
+MAX_TITLE_BYTES = 500
 
 
 class FeishuSettings(RobotSettings):
@@ -53,7 +55,7 @@ class FeishuBot(ChatRobot):
         body: dict[str, Any] = {
             "msg_type": "interactive",
             "card": {
-                "header": {"title": {"tag": "plain_text", "content": message.title}},
+                "header": {"title": {"tag": "plain_text", "content": cut(message.title, MAX_TITLE_BYTES)}},
                 "elements": [
                     {"tag": "markdown", "content": cut("\n".join(x for x in parts if x), MAX_MARKDOWN_BYTES)}
                 ],

@@ -72,7 +72,7 @@ class MemoryWms:
         self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
     ) -> list[WmsEvent]:
         given = {k.lower(): v for k, v in headers.items()}.get("x-memory-signature", "")
-        if not hmac.compare_digest(given, self.sign(body)):
+        if not hmac.compare_digest(given.lower().encode(), self.sign(body).encode()):
             raise InvalidCallback("bad signature")
         try:
             doc = json.loads(body)

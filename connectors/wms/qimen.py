@@ -104,7 +104,7 @@ class QimenWms:
 
     def __init__(self, settings: QimenSettings) -> None:
         self.settings = settings
-        self.peer = HttpPeer(settings.router_url, timeout=settings.timeout)
+        self.peer = HttpPeer(settings.router_url, timeout=settings.timeout, idempotent=True)  # by order code
 
     async def aclose(self) -> None:
         await self.peer.aclose()
@@ -207,7 +207,7 @@ class QimenWms:
         self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
     ) -> list[WmsEvent]:
         given = query.get("sign", "")
-        if not given or not hmac.compare_digest(given.upper(), self.sign(query, body)):
+        if not given or not hmac.compare_digest(given.upper().encode(), self.sign(query, body).encode()):
             raise InvalidCallback("bad signature")
         try:
             sent = datetime.strptime(query.get("timestamp", ""), TIME_FORMAT).replace(tzinfo=BEIJING)

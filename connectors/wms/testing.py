@@ -1,7 +1,8 @@
 """``WmsContract``: the tests every WMS connector must pass, for built-ins and third parties.
 
-Subclass it and provide ``make_connector`` and ``signed_callback`` (the query parameters,
-headers and body of a shipment confirmation for ``reference``, signed as your peer signs them)."""
+Subclass it and provide ``make_connector``, ``seed_stock`` and ``is_cancelled`` (put stock in,
+and ask, the test peer) and ``signed_callback`` (the query parameters, headers and body of a
+shipment confirmation for ``reference``, signed as your peer signs them)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def sample_outbound(reference: str = "SO-CONTRACT-1") -> OutboundOrder:
 class WmsContract(ConnectorContract):
     protocol = WmsConnector
 
+    def seed_stock(self, connector: Any, sku: str, warehouse_code: str, on_hand: int) -> None:
+        raise NotImplementedError
+
+    def is_cancelled(self, connector: Any, reference: str) -> bool:
+        raise NotImplementedError
+
     def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], dict[str, str], bytes]:
         raise NotImplementedError
 
@@ -44,6 +51,7 @@ class WmsContract(ConnectorContract):
             await connector.cancel_outbound_order("SO-CONTRACT-TWICE", first)
             await connector.cancel_outbound_order("SO-CONTRACT-TWICE", first)
             await connector.cancel_outbound_order("SO-CONTRACT-NEVER-PUSHED", None)
+            assert self.is_cancelled(connector, "SO-CONTRACT-TWICE")
         finally:
             await connector.aclose()
         assert isinstance(first, ExternalRef) and again == first
@@ -51,10 +59,12 @@ class WmsContract(ConnectorContract):
     async def test_stock_comes_back_as_levels(self) -> None:
         connector = await self._connector()
         try:
+            self.seed_stock(connector, "SKU-1", "WH1", 7)
             levels = await connector.read_stock()
         finally:
             await connector.aclose()
         assert all(isinstance(x, StockLevel) for x in levels)
+        assert ("SKU-1", "WH1", 7) in {(x.sku, x.warehouse_code, x.on_hand) for x in levels}
 
     async def test_a_signed_callback_parses_and_a_tampered_one_is_refused(self) -> None:
         connector = await self._connector()

@@ -20,10 +20,22 @@ class TestMemoryErp(ErpContract):
     async def make_connector(self) -> MemoryErp:
         return MemoryErp(MemoryErp.Settings())
 
+    def seed_stock(self, connector: Any, sku: str, warehouse_code: str, on_hand: int) -> None:
+        connector.stock[(sku, warehouse_code)] = on_hand
+
+    def is_cancelled(self, connector: Any, reference: str) -> bool:
+        return reference in connector.cancelled
+
 
 class TestMemoryWms(WmsContract):
     async def make_connector(self) -> MemoryWms:
         return MemoryWms(MemoryWms.Settings(secret="contract"))
+
+    def seed_stock(self, connector: Any, sku: str, warehouse_code: str, on_hand: int) -> None:
+        connector.stock[(sku, warehouse_code)] = on_hand
+
+    def is_cancelled(self, connector: Any, reference: str) -> bool:
+        return reference in connector.cancelled
 
     def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], dict[str, str], bytes]:
         body = json.dumps(

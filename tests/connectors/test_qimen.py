@@ -51,6 +51,12 @@ class TestQimenWms(WmsContract):
     async def make_connector(self) -> QimenWms:
         return qimen(self.fake)
 
+    def seed_stock(self, connector: Any, sku: str, warehouse_code: str, on_hand: int) -> None:
+        self.fake.stock[(sku, warehouse_code)] = on_hand
+
+    def is_cancelled(self, connector: Any, reference: str) -> bool:
+        return reference in self.fake.cancelled
+
     def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], dict[str, str], bytes]:
         query, body = self.fake.callback(CONFIRM, confirmation(reference), at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
         return query, {}, body
@@ -119,6 +125,7 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/
     [
         (CONFIRM, confirmation("SO1"), 0, "sign", "bad signature"),
         (CONFIRM, confirmation("SO1"), 0, "body", "bad signature"),
+        (CONFIRM, confirmation("SO1"), 0, "unicode", "bad signature"),
         (CONFIRM, confirmation("SO1"), 301, None, "timestamp outside"),
         (CONFIRM, confirmation("SO1"), -301, None, "timestamp outside"),
         (CONFIRM, b"<request><deliveryOrder>", 0, None, "malformed"),
@@ -128,7 +135,7 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/
         (CONFIRM, EXTERNAL, 0, None, "entities or DTDs refused"),
         ("taobao.qimen.unknown", confirmation("SO1"), 0, None, "unsupported method"),
     ],
-    ids=["bad-sign", "changed-body", "stale", "future", "truncated", "missing-fields", "json", "billion-laughs",
+    ids=["bad-sign", "changed-body", "non-ascii-sign", "stale", "future", "truncated", "missing-fields", "json", "billion-laughs",
          "external-entity", "unknown-method"],  # fmt: skip
 )
 def test_bad_callbacks_are_refused(fake: FakeQimen, method: str, body: bytes, shift: int, tamper: str | None, reason: str) -> None:
@@ -136,6 +143,8 @@ def test_bad_callbacks_are_refused(fake: FakeQimen, method: str, body: bytes, sh
     query, signed = fake.callback(method, body, at=now - timedelta(seconds=shift))
     if tamper == "sign":
         query["sign"] = "0" * 32
+    if tamper == "unicode":
+        query["sign"] = "é" * 32
     if tamper == "body":
         signed = signed.replace(b"SO1", b"SO2")
     with pytest.raises(InvalidCallback, match=reason):

@@ -124,3 +124,14 @@ async def test_an_unknown_feishu_hook_is_permanent_without_naming_it(feishu: Fak
         await r.send(Message("t", "b"))
     await r.aclose()
     assert e.value.code == "404" and "unknown-hook-xyz" not in str(e.value)
+
+
+async def test_feishu_cuts_a_huge_title_and_a_refused_request_is_permanent(feishu: FakeFeishu) -> None:
+    r = feishu_bot(feishu)
+    await r.send(Message("标题" * 5000, "b"))  # 30 KB of title: cut, so the bot takes it
+    feishu.bad_request_next = 1
+    with pytest.raises(PermanentError) as e:
+        await r.send(Message("t", "b"))
+    await r.aclose()
+    assert len(feishu.received[0]["card"]["header"]["title"]["content"].encode()) <= 500
+    assert e.value.code == "9499"

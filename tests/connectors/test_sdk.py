@@ -98,11 +98,13 @@ def test_secrets_never_appear_in_listings_or_reprs(tmp_path: Path) -> None:
         ('[connectors.erp]\nprefix = "A"\n', "[connectors.erp] needs connector = \"<name>\""),
         ('[connectors.crm]\nconnector = "x"\n', "unknown connector kind [connectors.crm] (kinds: erp, wms, notify)"),
         ('[connectors.notify."Sales Team"]\nconnector = "log"\n', "bad role name 'notify.Sales Team'"),
+        ('[connectors.notify.a-b]\nconnector = "log"\n', "bad role name 'notify.a-b'"),
+        ('[connectors.notify.a_]\nconnector = "log"\n', "bad role name 'notify.a_'"),
         ('[connectors.erp\nconnector = "memory"\n', "not valid TOML"),
         ('[other]\nx = 1\n', "unknown top-level key(s): other"),
     ],
     ids=["unknown-connector", "unknown-setting", "bad-value", "wrong-type", "no-connector", "unknown-kind",
-         "bad-role", "bad-toml", "unknown-table"],  # fmt: skip
+         "bad-role", "dash-in-role", "trailing-underscore", "bad-toml", "unknown-table"],  # fmt: skip
 )
 def test_a_bad_connector_file_stops_start_up_with_one_line(tmp_path: Path, text: str, expected: str) -> None:
     message = _error(tmp_path, text)
@@ -174,3 +176,10 @@ def test_hub_serve_refuses_to_start_with_a_bad_connector_setting(tmp_path: Path)
     assert result.returncode == 2
     assert "no erp connector named 'nope' is installed" in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+
+
+def test_a_kinds_own_role_and_named_roles_stand_side_by_side(tmp_path: Path) -> None:
+    text = '[connectors.notify]\nconnector = "log"\n\n[connectors.notify.sales]\nconnector = "log"\nlevel = "ERROR"\n'
+    instances = load_connectors(_settings(tmp_path, text), {})
+    assert sorted(instances) == ["notify", "notify.sales"]
+    assert (instances["notify"].settings.level, instances["notify.sales"].settings.level) == ("INFO", "ERROR")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -98,12 +99,27 @@ async def test_the_notifier_keeps_its_own_count_and_waits_instead_of_calling(fak
     assert 0 < e.value.retry_after <= 60 and time.monotonic() - started < 1
 
 
-async def test_a_slow_robot_is_a_transient_timeout(fake: FakeWecom) -> None:
+async def test_a_slow_robot_is_a_transient_timeout_not_repeated_in_the_call(fake: FakeWecom) -> None:
+    # the robot may post a message it answered too late: sending it again at once would post it twice
     fake.delay = 0.5
     r = robot(fake, timeout=0.1)
     with pytest.raises(TransientError, match="no answer in time"):
         await r.send(Message("t", "b"))
     await r.aclose()
+    assert fake.requests == 1
+
+
+async def test_robot_keys_stay_out_of_the_log(fake: FakeWecom, caplog: pytest.LogCaptureFixture) -> None:
+    # given the hub's logging at INFO (httpx logs each request's URL at INFO)
+    from hub.cli import _logging
+    from hub.settings import Settings
+
+    _logging(Settings(log_level="INFO"))
+    caplog.set_level(logging.INFO)
+    r = robot(fake)
+    await r.send(Message("t", "b"))
+    await r.aclose()
+    assert fake.received[KEY] and KEY not in caplog.text
 
 
 async def test_long_markdown_is_cut_to_the_limit_on_a_character_boundary(fake: FakeWecom) -> None:

@@ -45,6 +45,7 @@ class FakeFeishu(FakePeer):
         super().__init__()
         self.hooks = hooks  # hook id -> secret (None: not signed)
         self.per_minute = per_minute
+        self.bad_request_next = 0  # answer 9499 "Bad Request" to this many messages
         self.received: list[dict[str, Any]] = []
 
     def handle(self, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
@@ -60,7 +61,8 @@ class FakeFeishu(FakePeer):
                 return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}
             if abs(time.time() - ts) > 3600 or doc.get("sign") != feishu_sign(secret, ts):
                 return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}
-        if len(body) > 20_000:
+        if len(body) > 20_000 or self.bad_request_next > 0:
+            self.bad_request_next = max(self.bad_request_next - 1, 0)
             return 200, {"code": 9499, "msg": "Bad Request"}
         if not self.within_rate(hook, self.per_minute):
             return 200, {"code": 11232, "msg": "frequency limited"}
