@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from connectors.erp import ErpConnector, PurchaseLine, PurchaseRequest, SalesLine, SalesOrder
-from connectors.sdk import ExternalRef, StockLevel
-from connectors.testing import ConnectorContract
+from connectors.sdk import ExternalRef
+from connectors.testing import DocumentContract
 
 __all__ = ["ErpContract", "sample_order"]
 
@@ -39,17 +38,11 @@ def sample_order(reference: str = "SO-CONTRACT-1") -> SalesOrder:
     )
 
 
-class ErpContract(ConnectorContract):
+class ErpContract(DocumentContract):
     """Subclass with ``make_connector`` (async, returns a connector talking to a test peer),
     ``seed_stock`` (put stock in the test peer) and ``is_cancelled`` (ask the test peer)."""
 
     protocol = ErpConnector
-
-    def seed_stock(self, connector: Any, sku: str, warehouse_code: str, on_hand: int) -> None:
-        raise NotImplementedError
-
-    def is_cancelled(self, connector: Any, reference: str) -> bool:
-        raise NotImplementedError
 
     async def test_a_sales_order_pushed_twice_exists_once(self) -> None:
         connector = await self._connector()
@@ -83,19 +76,3 @@ class ErpContract(ConnectorContract):
         finally:
             await connector.aclose()
         assert first == again and first.external_id
-
-    async def test_stock_comes_back_as_levels(self) -> None:
-        connector = await self._connector()
-        try:
-            self.seed_stock(connector, "SKU-1", "WH1", 7)
-            self.seed_stock(connector, "SKU-2", "WH1", 3)
-            levels = await connector.read_stock()
-            some = await connector.read_stock(["SKU-1"])
-        finally:
-            await connector.aclose()
-        assert all(isinstance(x, StockLevel) for x in levels)
-        assert {(x.sku, x.warehouse_code, x.on_hand) for x in levels} >= {
-            ("SKU-1", "WH1", 7),
-            ("SKU-2", "WH1", 3),
-        }
-        assert [(x.sku, x.on_hand) for x in some] == [("SKU-1", 7)]

@@ -18,7 +18,7 @@ from pydantic import Field
 from connectors.notify import Message
 from connectors.notify.robot import ChatRobot, RobotSettings, cut
 from connectors.ratelimit import SlidingWindow
-from connectors.sdk import PermanentError, SecretStr, TransientError
+from connectors.sdk import SecretStr
 from connectors.signing import dingtalk_sign
 
 __all__ = ["DingtalkRobot"]
@@ -26,7 +26,6 @@ __all__ = ["DingtalkRobot"]
 MAX_TEXT_BYTES = 20_000
 MAX_TITLE_BYTES = 500
 WINDOW = SlidingWindow(60.0)
-PERMANENT = {310000, 300005}
 
 
 class DingtalkSettings(RobotSettings):
@@ -39,6 +38,8 @@ class DingtalkSettings(RobotSettings):
 class DingtalkRobot(ChatRobot):
     Settings = DingtalkSettings
     WINDOW = WINDOW
+    waits = {130101: 600.0}  # "send too fast", then throttled for about 10 minutes
+    PERMANENT = frozenset({310000, 300005})
     label = "DingTalk"
 
     def _secret(self) -> str:
@@ -66,14 +67,3 @@ class DingtalkRobot(ChatRobot):
                 "sign": dingtalk_sign(self.settings.secret.get_secret_value(), ts),
             }
         return "/robot/send", params, body
-
-    def _verdict(self, answer: Any) -> None:
-        code = answer.get("errcode") if isinstance(answer, dict) else None
-        if code == 0:
-            return
-        text = self._text(answer, "errmsg")
-        if code == 130101:
-            raise TransientError(f"DingTalk rate limit: {text}", code=str(code), retry_after=600.0)
-        if code in PERMANENT:
-            raise PermanentError(f"DingTalk refused the message: {code} {text}", code=str(code))
-        raise TransientError(f"DingTalk answered errcode {code}: {text}", code=str(code))

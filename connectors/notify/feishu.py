@@ -19,15 +19,13 @@ from pydantic import Field
 from connectors.notify import Message
 from connectors.notify.robot import ChatRobot, RobotSettings, cut
 from connectors.ratelimit import SlidingWindow
-from connectors.sdk import PermanentError, SecretStr, TransientError
+from connectors.sdk import SecretStr
 from connectors.signing import feishu_sign
 
 __all__ = ["FeishuBot"]
 
 MAX_MARKDOWN_BYTES = 18_000  # the whole body must stay under 20 KB
 WINDOW = SlidingWindow(60.0)
-PERMANENT = {19021, 19022, 19024, 9499}  # 9499: a request Feishu refuses (e.g. too large)
-RATE_LIMITED = {11232}
 MAX_TITLE_BYTES = 500
 
 
@@ -41,6 +39,10 @@ class FeishuSettings(RobotSettings):
 class FeishuBot(ChatRobot):
     Settings = FeishuSettings
     WINDOW = WINDOW
+    code_keys = ("code", "StatusCode")
+    message_key = "msg"
+    waits = {11232: 60.0}
+    PERMANENT = frozenset({19021, 19022, 19024, 9499})  # 9499: a request Feishu refuses (e.g. too large)
     label = "Feishu"
 
     def _secret(self) -> str:
@@ -68,14 +70,3 @@ class FeishuBot(ChatRobot):
                 "sign": feishu_sign(self.settings.secret.get_secret_value(), ts),
             } | body
         return f"/open-apis/bot/v2/hook/{self._secret()}", None, body
-
-    def _verdict(self, answer: Any) -> None:
-        code = answer.get("code", answer.get("StatusCode")) if isinstance(answer, dict) else None
-        if code == 0:
-            return
-        text = self._text(answer, "msg")
-        if code in RATE_LIMITED:
-            raise TransientError(f"Feishu rate limit: {code} {text}", code=str(code), retry_after=60.0)
-        if code in PERMANENT:
-            raise PermanentError(f"Feishu refused the message: {code} {text}", code=str(code))
-        raise TransientError(f"Feishu answered code {code}: {text}", code=str(code))

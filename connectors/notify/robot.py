@@ -14,7 +14,7 @@ from pydantic import Field
 from connectors.http import HttpPeer
 from connectors.notify import Message
 from connectors.ratelimit import SlidingWindow, robot_id
-from connectors.sdk import CheckResult, ConnectorSettings, TransientError
+from connectors.sdk import CheckResult, ConnectorSettings, PermanentError, TransientError
 
 __all__ = ["ChatRobot", "RobotSettings", "cut"]
 
@@ -32,11 +32,17 @@ def cut(text: str, max_bytes: int) -> str:
 
 
 class ChatRobot:
-    """Base of the robot notifiers. Subclasses set ``WINDOW`` and ``per_minute`` and implement
-    ``_secret``, ``_request`` and ``_verdict``."""
+    """Base of the robot notifiers. Subclasses set ``WINDOW``, ``label``, where the answer keeps
+    its code and message (``code_keys``, ``message_key``), which codes are rate limits (``waits``:
+    code → seconds to wait) and which are permanent (``PERMANENT``, or override
+    ``_permanent``), and implement ``_secret`` and ``_request``."""
 
     WINDOW: ClassVar[SlidingWindow]
     label: ClassVar[str]
+    code_keys: ClassVar[tuple[str, ...]] = ("errcode",)
+    message_key: ClassVar[str] = "errmsg"
+    waits: ClassVar[dict[int, float]] = {}
+    PERMANENT: ClassVar[frozenset[int]] = frozenset()
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
@@ -51,9 +57,26 @@ class ChatRobot:
         """(path, query parameters, JSON body) for one message."""
         raise NotImplementedError
 
+    def _permanent(self, code: Any) -> bool:
+        return code in self.PERMANENT
+
     def _verdict(self, answer: Any) -> None:
-        """Return when the robot accepted the message; raise the taxonomy's error otherwise."""
-        raise NotImplementedError
+        """Return when the robot accepted the message (code 0); raise the taxonomy's error
+        otherwise: a rate limit is transient with its wait, a permanent code permanent, any
+        other code transient."""
+        code = None
+        if isinstance(answer, dict):
+            code = next((answer[k] for k in self.code_keys if k in answer), None)
+        if code == 0:
+            return
+        text = self._text(answer, self.message_key)
+        if code in self.waits:
+            raise TransientError(
+                f"{self.label} rate limit: {code} {text}", code=str(code), retry_after=self.waits[code]
+            )
+        if self._permanent(code):
+            raise PermanentError(f"{self.label} refused the message: {code} {text}", code=str(code))
+        raise TransientError(f"{self.label} answered code {code}: {text}", code=str(code))
 
     def _text(self, answer: Any, key: str) -> str:
         """The robot's error text, short, with any secret of ours masked."""

@@ -16,7 +16,7 @@ from pydantic import Field
 from connectors.notify import Message
 from connectors.notify.robot import ChatRobot, RobotSettings, cut
 from connectors.ratelimit import SlidingWindow
-from connectors.sdk import PermanentError, SecretStr, TransientError
+from connectors.sdk import SecretStr
 
 __all__ = ["WecomRobot"]
 
@@ -43,6 +43,7 @@ def render(message: Message) -> str:
 class WecomRobot(ChatRobot):
     Settings = WecomSettings
     WINDOW = WINDOW
+    waits = {45009: 60.0}
     label = "WeCom"
 
     def _secret(self) -> str:
@@ -52,13 +53,5 @@ class WecomRobot(ChatRobot):
         body = {"msgtype": "markdown", "markdown": {"content": render(message)}}
         return "/cgi-bin/webhook/send", {"key": self._secret()}, body
 
-    def _verdict(self, answer: Any) -> None:
-        code = answer.get("errcode") if isinstance(answer, dict) else None
-        if code == 0:
-            return
-        text = self._text(answer, "errmsg")
-        if code == 45009:
-            raise TransientError(f"WeCom rate limit: {text}", code=str(code), retry_after=60.0)
-        if code == 93000 or (isinstance(code, int) and 40000 <= code < 45000):
-            raise PermanentError(f"WeCom refused the message: {code} {text}", code=str(code))
-        raise TransientError(f"WeCom answered errcode {code}: {text}", code=str(code))
+    def _permanent(self, code: Any) -> bool:  # 93000 bad key; 40xxx-44xxx a bad message
+        return code == 93000 or (isinstance(code, int) and 40000 <= code < 45000)

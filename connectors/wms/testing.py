@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import ExternalRef, StockLevel
-from connectors.testing import ConnectorContract
+from connectors.sdk import ExternalRef
+from connectors.testing import DocumentContract
 from connectors.wms import InvalidCallback, OutboundLine, OutboundOrder, ShipmentConfirmed, WmsConnector
 
 __all__ = ["WmsContract", "sample_outbound"]
@@ -31,14 +31,8 @@ def sample_outbound(reference: str = "SO-CONTRACT-1") -> OutboundOrder:
     )
 
 
-class WmsContract(ConnectorContract):
+class WmsContract(DocumentContract):
     protocol = WmsConnector
-
-    def seed_stock(self, connector: Any, sku: str, warehouse_code: str, on_hand: int) -> None:
-        raise NotImplementedError
-
-    def is_cancelled(self, connector: Any, reference: str) -> bool:
-        raise NotImplementedError
 
     def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], dict[str, str], bytes]:
         raise NotImplementedError
@@ -55,16 +49,6 @@ class WmsContract(ConnectorContract):
         finally:
             await connector.aclose()
         assert isinstance(first, ExternalRef) and again == first
-
-    async def test_stock_comes_back_as_levels(self) -> None:
-        connector = await self._connector()
-        try:
-            self.seed_stock(connector, "SKU-1", "WH1", 7)
-            levels = await connector.read_stock()
-        finally:
-            await connector.aclose()
-        assert all(isinstance(x, StockLevel) for x in levels)
-        assert ("SKU-1", "WH1", 7) in {(x.sku, x.warehouse_code, x.on_hand) for x in levels}
 
     async def test_a_signed_callback_parses_and_a_tampered_one_is_refused(self) -> None:
         connector = await self._connector()
