@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from connectors.registry import KINDS, UnknownConnector, load
 from connectors.sdk import ConnectorSettings
 
-__all__ = ["ConnectorConfigError", "Instance", "load_config", "parse_config"]
+__all__ = ["ConnectorConfigError", "Instance", "load_config", "parse_config", "read_file"]
 
 # Lower case, digits and single inner underscores: role names map one to one onto environment
 # prefixes (HUB_CONNECTOR_NOTIFY_SALES_TEAM__…), so none can collide with or extend another.
@@ -86,9 +86,12 @@ def _roles(table: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return roles
 
 
-def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> dict[str, Instance]:
-    """Validate a loaded TOML document; {role: Instance}."""
-    unknown = sorted(set(data) - {"connectors"})
+def parse_config(
+    data: Mapping[str, Any], environ: Mapping[str, str], source: str, sections: tuple[str, ...] = ()
+) -> dict[str, Instance]:
+    """Validate a loaded TOML document; {role: Instance}. ``sections`` are other top-level
+    keys the caller reads itself (the hub's notification rules, job policies)."""
+    unknown = sorted(set(data) - {"connectors", *sections})
     if unknown:
         raise ConnectorConfigError(f"{source}: unknown top-level key(s): {', '.join(unknown)}")
     table = data.get("connectors", {})
@@ -127,7 +130,9 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], source: st
     return instances
 
 
-def load_config(path: Path | None, environ: Mapping[str, str]) -> dict[str, Instance]:
+def load_config(
+    path: Path | None, environ: Mapping[str, str], sections: tuple[str, ...] = ()
+) -> dict[str, Instance]:
     """Read and validate the connector file; no file, no connectors.
 
     Raises:
@@ -135,6 +140,15 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> dict[str, Inst
     """
     if path is None:
         return {}
+    return parse_config(read_file(path), environ, str(path), sections)
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The connector file as a TOML document.
+
+    Raises:
+        ConnectorConfigError: missing, unreadable or not TOML.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -143,4 +157,4 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> dict[str, Inst
         raise ConnectorConfigError(f"{path}: cannot be read ({type(e).__name__})") from None
     except tomllib.TOMLDecodeError as e:
         raise ConnectorConfigError(f"{path}: not valid TOML ({e})") from None
-    return parse_config(data, environ, str(path))
+    return data

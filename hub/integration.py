@@ -5,19 +5,182 @@ and never import the hub."""
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from connectors.config import ConnectorConfigError, Instance, load_config
+from connectors.config import ConnectorConfigError, Instance, parse_config, read_file
 from connectors.registry import installed
 from connectors.sdk import CheckResult, ConnectorError
 from hub.settings import ConfigError, Settings
 
-__all__ = ["check_connector", "describe", "load_connectors"]
+__all__ = [
+    "OPERATIONS",
+    "IntegrationConfig",
+    "JobPolicy",
+    "NotificationRule",
+    "check_connector",
+    "describe",
+    "load_connectors",
+    "load_integration",
+]
 
 CHECK_TIMEOUT = 30.0
+SECTIONS = ("notifications", "jobs", "stock_sync")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JobPolicy(_Strict):
+    """How a kind of job retries: up to ``max_attempts`` runs in all, waiting ``min_backoff``
+    seconds after the first failure and doubling up to ``max_backoff`` (a peer's own
+    Retry-After is honoured, up to ``max_backoff``)."""
+
+    max_attempts: int = Field(ge=1, le=100)
+    min_backoff: float = Field(gt=0, le=3600)
+    max_backoff: float = Field(gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> JobPolicy:
+        if self.max_backoff < self.min_backoff:
+            raise ValueError("max_backoff must not be below min_backoff")
+        return self
+
+
+# The explicit policy of each job (each is its own Dramatiq actor). Pushes of documents keep
+# trying for about four hours (an ERP down for maintenance over lunch), notifications for
+# about an hour (after that the news is stale), customers' webhooks for about a day.
+OPERATIONS: dict[str, JobPolicy] = {
+    "push_sales_order": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
+    "cancel_sales_order": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
+    "push_outbound": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
+    "cancel_outbound": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
+    "push_purchase_request": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
+    "notify": JobPolicy(max_attempts=10, min_backoff=2, max_backoff=600),
+    "pull_stock": JobPolicy(max_attempts=3, min_backoff=10, max_backoff=60),
+}
+
+
+class NotificationRule(_Strict):
+    """``[[notifications]]``: which events go to which notifier roles. ``events`` are event
+    kinds or patterns (``order.*``); ``customers`` narrows a rule to some customers' orders
+    (customer codes), as a customer's own webhook subscription needs."""
+
+    events: list[str] = Field(min_length=1)
+    to: list[str] = Field(min_length=1)
+    customers: list[str] = []
+
+    def matches(self, kind: str, customer_code: str | None) -> bool:
+        if not any(fnmatch.fnmatchcase(kind, p) for p in self.events):
+            return False
+        return not self.customers or customer_code in self.customers
+
+
+class StockSync(_Strict):
+    """``[stock_sync]``: the role whose stock counts are the truth for on-hand quantities
+    (pulled every ``interval`` seconds; 0 turns the pull off) and the roles a reconcile
+    compares the hub with."""
+
+    source: str | None = None
+    interval: float = Field(default=300, ge=0, le=86400)
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationConfig:
+    """The connector file, validated: connectors per role, notification rules, job policies."""
+
+    instances: dict[str, Instance] = field(default_factory=dict)
+    rules: tuple[NotificationRule, ...] = ()
+    policies: dict[str, JobPolicy] = field(default_factory=lambda: dict(OPERATIONS))
+    stock_sync: StockSync = StockSync()
+
+    def has(self, role: str) -> bool:
+        return role in self.instances
+
+    def policy(self, operation: str) -> JobPolicy:
+        return self.policies[operation]
+
+
+def _problems(e: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(value)'}: {err['msg']}" for err in e.errors()
+    )
+
+
+def parse_integration(
+    data: Mapping[str, Any], instances: dict[str, Instance], source: str
+) -> IntegrationConfig:
+    """The hub's own sections of the connector file.
+
+    Raises:
+        ConfigError: one line naming the file and the section (values are never repeated).
+    """
+    raw_rules = data.get("notifications", [])
+    if not isinstance(raw_rules, list):
+        raise ConfigError(f"{source}: notifications must be an array of tables ([[notifications]])")
+    rules = []
+    for n, raw in enumerate(raw_rules, 1):
+        try:
+            rule = NotificationRule.model_validate(raw)
+        except ValidationError as e:
+            raise ConfigError(f"{source}: [[notifications]] #{n}: {_problems(e)}") from None
+        for role in rule.to:
+            if role not in instances or instances[role].kind != "notify":
+                notifiers = ", ".join(sorted(r for r, i in instances.items() if i.kind == "notify")) or "none"
+                raise ConfigError(
+                    f"{source}: [[notifications]] #{n}: {role!r} is not a configured notifier"
+                    f" (configured: {notifiers})"
+                )
+        rules.append(rule)
+    policies = dict(OPERATIONS)
+    raw_jobs = data.get("jobs", {})
+    if not isinstance(raw_jobs, dict):
+        raise ConfigError(f"{source}: [jobs] must be a table")
+    for name, raw in raw_jobs.items():
+        if name not in OPERATIONS:
+            raise ConfigError(f"{source}: [jobs.{name}]: unknown job (jobs: {', '.join(OPERATIONS)})")
+        try:
+            merged = {**OPERATIONS[name].model_dump(), **(raw if isinstance(raw, dict) else {"?": raw})}
+            policies[name] = JobPolicy.model_validate(merged)
+        except ValidationError as e:
+            raise ConfigError(f"{source}: [jobs.{name}]: {_problems(e)}") from None
+    try:
+        stock_sync = StockSync.model_validate(data.get("stock_sync", {}))
+    except ValidationError as e:
+        raise ConfigError(f"{source}: [stock_sync]: {_problems(e)}") from None
+    if stock_sync.source is not None and (
+        stock_sync.source not in instances or instances[stock_sync.source].kind not in ("erp", "wms")
+    ):
+        raise ConfigError(
+            f"{source}: [stock_sync] source {stock_sync.source!r} is not a configured erp or wms role"
+        )
+    return IntegrationConfig(instances, tuple(rules), policies, stock_sync)
+
+
+def load_integration(settings: Settings, environ: Mapping[str, str] | None = None) -> IntegrationConfig:
+    """Everything the connector file configures; empty without HUB_CONNECTORS_FILE.
+
+    Raises:
+        ConfigError: one line naming the file, the role or section and the setting (never its value).
+    """
+    path = settings.connectors_file
+    if path is None:
+        return IntegrationConfig()
+    try:
+        data = read_file(path)
+        instances = parse_config(data, os.environ if environ is None else environ, str(path), SECTIONS)
+    except ConnectorConfigError as e:
+        raise ConfigError(f"HUB_CONNECTORS_FILE: {e}") from None
+    try:
+        return parse_integration(data, instances, str(path))
+    except ConfigError as e:
+        raise ConfigError(f"HUB_CONNECTORS_FILE: {e}") from None
 
 
 def load_connectors(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, Instance]:
@@ -26,10 +189,7 @@ def load_connectors(settings: Settings, environ: Mapping[str, str] | None = None
     Raises:
         ConfigError: one line naming the file, the role and the setting (never its value).
     """
-    try:
-        return load_config(settings.connectors_file, os.environ if environ is None else environ)
-    except ConnectorConfigError as e:
-        raise ConfigError(f"HUB_CONNECTORS_FILE: {e}") from None
+    return load_integration(settings, environ).instances
 
 
 def _shown(value: object) -> str:

@@ -186,3 +186,8 @@ def declare(broker: dramatiq.Broker, settings: Settings) -> None:
     handle_event = dramatiq.actor(
         _handle_event, actor_name="handle_event", queue_name="events", broker=broker, **HANDLE_EVENT_OPTIONS
     )
+    from hub.integration import load_integration
+    from jobs import integration
+
+    integration.configure(load_integration(settings))
+    integration.declare(broker, _db)

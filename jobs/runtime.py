@@ -9,9 +9,10 @@ import dramatiq
 from sqlalchemy import update
 
 from hub.db import Database
+from hub.domain.integration.services import mark_open_jobs_unsent
 from hub.domain.outbox.models import OutboxEvent
 from hub.settings import Settings
-from jobs import actors
+from jobs import actors, integration
 from jobs.broker import install_broker
 from jobs.relay import OutboxRelay
 
@@ -55,6 +56,7 @@ class JobRuntime:
         self.broker: dramatiq.Broker | None = None
         self.worker: dramatiq.Worker | None = None
         self.relay: OutboxRelay | None = None
+        self.dispatcher: integration.JobDispatcher | None = None
         self.in_process_worker = (
             settings.redis_url is None if in_process_worker is None else in_process_worker
         )
@@ -70,18 +72,25 @@ class JobRuntime:
                     .where(OutboxEvent.published_at.is_not(None), OutboxEvent.handled_at.is_(None))
                     .values(published_at=None)
                 )
+                jobs = await mark_open_jobs_unsent(session)
             if result.rowcount:  # type: ignore[attr-defined]
                 log.info("re-publishing %d event(s) not handled before the last stop", result.rowcount)  # type: ignore[attr-defined]
+            if jobs:
+                log.info("sending again %d integration job(s) open at the last stop", jobs)
         if self.in_process_worker:
             self.worker = dramatiq.Worker(self.broker, worker_threads=self.worker_threads)
             self.worker.start()
             log.info("in-process job worker started")
         self.relay = OutboxRelay(self.db, publish)
         self.relay.start()
+        self.dispatcher = integration.JobDispatcher(self.db, integration.send)
+        self.dispatcher.start()
 
     async def stop(self, drain_seconds: float = 30.0) -> None:
         if self.relay is not None:
             await self.relay.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
         if self.worker is not None and self.broker is not None and self.settings.redis_url is None:
             # Let the in-process worker finish what it was handed (what it cannot finish in
             # time is published again at the next start).
@@ -94,3 +103,4 @@ class JobRuntime:
             self.worker = None
         if self.broker is not None:
             self.broker.close()
+        await integration.close_connectors()

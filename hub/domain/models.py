@@ -4,6 +4,7 @@ from hub.domain.auth.models import Role, User
 from hub.domain.base import Base
 from hub.domain.catalog.models import Category, Product
 from hub.domain.customers.models import Customer, CustomerGroup
+from hub.domain.integration.models import Binding, InboundEvent, IntegrationJob, StockMark
 from hub.domain.inventory.models import Reservation, Stock, Warehouse
 from hub.domain.orders.models import (
     ApprovalStep,
@@ -17,10 +18,13 @@ from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 __all__ = [
     "ApprovalStep",
     "Base",
+    "Binding",
     "Category",
     "Customer",
     "CustomerGroup",
     "IdempotencyRecord",
+    "InboundEvent",
+    "IntegrationJob",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -30,6 +34,7 @@ __all__ = [
     "Reservation",
     "Role",
     "Stock",
+    "StockMark",
     "User",
     "Warehouse",
 ]

@@ -12,6 +12,8 @@ from hub.schema.catalog.product_create import ProductCreateMutation
 from hub.schema.catalog.queries import CatalogQueries
 from hub.schema.customers.customer_create import CustomerCreateMutation
 from hub.schema.customers.queries import CustomerQueries
+from hub.schema.integration.job_retry import IntegrationJobRetryMutation
+from hub.schema.integration.queries import IntegrationQueries
 from hub.schema.inventory.queries import InventoryQueries
 from hub.schema.inventory.stock_set import StockSetMutation
 from hub.schema.inventory.warehouse_create import WarehouseCreateMutation
@@ -23,7 +25,7 @@ from hub.schema.orders.queries import OrderQueries
 
 Query = merge_types(
     "Query",
-    (AuthQueries, CatalogQueries, OrderQueries, CustomerQueries, InventoryQueries),
+    (AuthQueries, CatalogQueries, OrderQueries, CustomerQueries, InventoryQueries, IntegrationQueries),
 )
 Mutation = merge_types(
     "Mutation",
@@ -39,6 +41,7 @@ Mutation = merge_types(
         OrderCancelMutation,
         OrderApproveMutation,
         OrderRejectMutation,
+        IntegrationJobRetryMutation,
     ),
 )
 

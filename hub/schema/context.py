@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from hub.db import Database
 from hub.domain.auth.principal import Principal
@@ -30,6 +31,7 @@ class Context:
     app: AppState
     principal: Principal | None
     request_id: str
+    loaders: dict[str, Any] = field(default_factory=dict)  # per-request DataLoaders, by name
 
     @property
     def db(self) -> Database:

@@ -10,8 +10,10 @@ from hub.domain.orders.models import StepStatus as DomainStepStatus
 from hub.domain.orders.models import TimelineKind as DomainTimelineKind
 from hub.schema.auth.types import Role
 from hub.schema.catalog.types import PriceRule
-from hub.schema.common import Money, PageInfo, encode_id, money
+from hub.schema.common import AppInfo, Money, PageInfo, encode_id, money
 from hub.schema.customers.types import Customer
+from hub.schema.integration.loaders import sync_state
+from hub.schema.integration.types import SyncState
 
 OrderStatus = strawberry.enum(
     DomainOrderStatus, name="OrderStatus", description="Where an order is in its lifecycle."
@@ -75,6 +77,23 @@ class Order:
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
     approval: Approval = strawberry.field(description="Approval steps and the current one.")
     timeline: list[TimelineEntry] = strawberry.field(description="What happened, oldest first.")
+    pk: strawberry.Private[int] = 0
+
+    @strawberry.field(
+        description="Where the order stands with the ERP (its sales order there): status, the "
+        "ERP's id, attempts and the last error. Staff only; null for customers, and while no ERP "
+        "is configured or the order has not been approved."
+    )
+    async def erp_sync(self, info: AppInfo) -> SyncState | None:
+        return await sync_state(info, self.pk, "erp")
+
+    @strawberry.field(
+        description="Where the order stands with the WMS (its outbound order there): status, the "
+        "WMS's id, attempts and the last error. Staff only; null for customers, and while no WMS "
+        "is configured or the order has not been approved."
+    )
+    async def wms_sync(self, info: AppInfo) -> SyncState | None:
+        return await sync_state(info, self.pk, "wms")
 
     @classmethod
     def of(cls, o: OrderModel, currency: str) -> Order:
@@ -94,6 +113,7 @@ class Order:
         current = next((s.name for s in o.steps if s.status == DomainStepStatus.PENDING), None)
         return cls(
             id=encode_id("Order", o.id),
+            pk=o.id,
             number=o.number,
             status=DomainOrderStatus(o.status),
             customer=Customer.of(o.customer, currency),

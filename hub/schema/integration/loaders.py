@@ -1,0 +1,30 @@
+"""Batching each order's sync state: one query per request, not one per order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from hub.domain.integration.services import sync_states
+from hub.schema.common import AppInfo
+from hub.schema.integration.types import SyncState
+
+
+async def sync_state(info: AppInfo, order_id: int, peer: str) -> SyncState | None:
+    """The order's state with ``peer`` ("erp" or "wms"); None for customers and anonymous callers."""
+    p = info.context.principal
+    if p is None or not p.is_staff:
+        return None
+    loader = info.context.loaders.get("sync")
+    if loader is None:
+        db = info.context.db
+
+        async def load(keys: Sequence[tuple[int, str]]) -> list[SyncState | None]:
+            async with db.read() as session:
+                states = await sync_states(session, sorted({k[0] for k in keys}))
+            return [SyncState.of(states[k]) if k in states else None for k in keys]
+
+        loader = DataLoader(load_fn=load)
+        info.context.loaders["sync"] = loader
+    return await loader.load((order_id, peer))  # type: ignore[no-any-return]

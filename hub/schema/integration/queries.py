@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import strawberry
+
+from hub.domain.errors import DomainError
+from hub.domain.integration.models import JobStatus
+from hub.domain.integration.services import count_jobs, list_jobs
+from hub.domain.pagination import encode_cursor
+from hub.schema.common import AppInfo, PageInfo, query_error, wants
+from hub.schema.integration.types import (
+    IntegrationJob,
+    IntegrationJobConnection,
+    IntegrationJobEdge,
+    IntegrationJobStatus,
+)
+
+
+@strawberry.type
+class IntegrationQueries:
+    @strawberry.field(
+        description="Integration jobs newest first, e.g. `integrationJobs(status: FAILED)` for what "
+        "needs a person. Staff only; null otherwise."
+    )
+    async def integration_jobs(
+        self,
+        info: AppInfo,
+        status: IntegrationJobStatus | None = None,  # type: ignore[valid-type]
+        role: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> IntegrationJobConnection | None:
+        p = info.context.principal
+        if p is None or not p.is_staff:
+            return None
+        wanted = JobStatus(status) if status is not None else None
+        try:
+            async with info.context.db.read() as session:
+                page = await list_jobs(session, p, status=wanted, role=role, first=first, after=after)
+                total = await count_jobs(session, p, wanted) if wants(info, "totalCount") else None
+        except DomainError as e:
+            raise query_error(e) from None
+        edges = [
+            IntegrationJobEdge(node=IntegrationJob.of(j), cursor=encode_cursor("job", j.id))
+            for j in page.items
+        ]
+        return IntegrationJobConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=False,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=page.end_cursor,
+            ),
+            total_count=total,
+        )

@@ -1,0 +1,787 @@
+"""The integration job engine: outbox events become jobs, jobs call connectors.
+
+1. **Jobs are created by an outbox handler** (``integration``), in the transaction that claims
+   the event, so an event yields each of its jobs exactly once (``IntegrationJob.key`` is
+   unique): ``order.approved`` → push the sales order to ``erp`` and an outbound order per
+   warehouse to ``wms``; ``order.cancelled`` → cancel what was pushed; ``replenishment.requested``
+   → a purchase request to ``erp``; any event matching a ``[[notifications]]`` rule → one
+   ``notify`` job per notifier role.
+2. **The dispatcher** (:class:`JobDispatcher`, beside the outbox relay) sends new jobs to their
+   Dramatiq actor, one actor per operation with its own retry policy, and sends again any job
+   whose message was lost (a broker restart, a killed worker) once it is overdue.
+3. **A run** (:func:`run_job`) claims the job with a lease (a conditional UPDATE, so two
+   messages for one job never run it twice at once), calls the connector outside any
+   transaction, then records the outcome:
+
+   - success → SUCCEEDED, and for a create the **binding** (hub document → the peer's id) is
+     written; a create whose binding exists never calls the peer again, and connectors look a
+     document up by the hub's reference before creating it, for the case where a worker died
+     between the remote create and the binding;
+   - :class:`~connectors.sdk.PermanentError` → FAILED after one attempt;
+   - transient or conflict errors (and unexpected exceptions) → RETRYING with exponential
+     backoff (the peer's Retry-After when it gave one), via ``dramatiq.Retry``; when the
+     policy's attempts are used up → FAILED.
+
+   FAILED jobs are listed to staff (``integrationJobs(status: FAILED)``) and an admin puts them
+   back with ``integrationJobRetry``.
+4. **Notifications are digested**: a run of a ``notify`` job takes the other due jobs of the same
+   notifier with it (up to :data:`DIGEST_MAX`) and sends one message, so a rate-limited robot
+   gets fewer, fuller messages and nothing is dropped. Notifiers that deliver one event per
+   request (``digest = False``, the webhook notifier) are never digested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import dramatiq
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from connectors.erp import PurchaseLine, PurchaseRequest, SalesLine, SalesOrder
+from connectors.notify import EventInfo, Message
+from connectors.sdk import ConflictError, ConnectorError, ExternalRef, PermanentError, TransientError
+from connectors.wms import OutboundLine, OutboundOrder, ShipmentConfirmed, StockChanged, StockReport, WmsEvent
+from hub.db import Database
+from hub.domain.base import utcnow
+from hub.domain.customers.models import Customer
+from hub.domain.integration import services as integration
+from hub.domain.integration.models import IntegrationJob, JobStatus
+from hub.domain.inventory.models import Reservation, Stock, Warehouse
+from hub.domain.orders.models import Order
+from hub.domain.outbox.models import OutboxEvent
+from hub.integration import IntegrationConfig, JobPolicy
+from jobs import handlers
+
+__all__ = [
+    "DIGEST_MAX",
+    "JobDispatcher",
+    "configure",
+    "config",
+    "declare",
+    "inbound_payloads",
+    "run_job",
+]
+
+log = logging.getLogger("jobs.integration")
+
+LEASE = timedelta(seconds=120)  # longer than any connector call with its quick retries
+OVERDUE = timedelta(seconds=60)  # a due job not run this long after: its message was lost
+DIGEST_MAX = 20
+QUEUE = "integration"
+
+_state: dict[str, Any] = {"config": IntegrationConfig(), "connectors": {}}
+
+
+def config() -> IntegrationConfig:
+    return _state["config"]  # type: ignore[no-any-return]
+
+
+def configure(cfg: IntegrationConfig) -> None:
+    """Use ``cfg`` from now on (called at start-up; tests call it with their own). Registers
+    the outbox handler only when something is configured, so a hub without connectors pays
+    nothing per event."""
+    _state["config"] = cfg
+    _state["connectors"] = {}
+    if cfg.instances:
+        handlers.register("integration", {"*"}, on_event)
+    else:
+        handlers.unregister("integration")
+
+
+def connector(role: str) -> Any:
+    """The connector serving ``role`` in this process (built once)."""
+    built: dict[str, Any] = _state["connectors"]
+    if role not in built:
+        instance = config().instances.get(role)
+        if instance is None:
+            raise PermanentError(f"no connector is configured for role {role!r}")
+        built[role] = instance.create()
+    return built[role]
+
+
+async def close_connectors() -> None:
+    built: dict[str, Any] = _state["connectors"]
+    _state["connectors"] = {}
+    for c in built.values():
+        try:
+            await c.aclose()
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            log.warning("closing connector %s failed", type(c).__name__)
+
+
+# --- 1. events become jobs ------------------------------------------------------------------
+
+
+async def _add(session: AsyncSession, event: OutboxEvent, role: str, operation: str, entity: str,
+               entity_id: int, part: str = "", payload: dict[str, Any] | None = None) -> None:  # fmt: skip
+    key = f"{role}:{operation}:{entity}:{entity_id}{':' + part if part else ''}"
+    await integration.enqueue_job(
+        session, key=key, role=role, operation=operation, entity=entity, entity_id=entity_id,
+        max_attempts=config().policy(operation).max_attempts, payload=payload, event_id=event.id,
+    )  # fmt: skip
+
+
+async def _warehouses(session: AsyncSession, order_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(Warehouse.code)
+        .join(Stock, Stock.warehouse_id == Warehouse.id)
+        .join(Reservation, Reservation.stock_id == Stock.id)
+        .where(Reservation.order_id == order_id)
+        .distinct()
+        .order_by(Warehouse.code)
+    )
+    return list(rows)
+
+
+async def on_event(session: AsyncSession, event: OutboxEvent) -> None:
+    """The ``integration`` outbox handler: the jobs an event asks for."""
+    cfg = config()
+    kind = event.kind
+    if kind == "order.approved":
+        if cfg.has("erp"):
+            await _add(session, event, "erp", "push_sales_order", "order", event.aggregate_id)
+        if cfg.has("wms"):
+            codes = await _warehouses(session, event.aggregate_id)
+            for code in codes:
+                part = code if len(codes) > 1 else ""
+                await _add(session, event, "wms", "push_outbound", "order", event.aggregate_id, part,
+                           {"warehouse": code, "split": len(codes) > 1})  # fmt: skip
+    elif kind == "order.cancelled":
+        pushes = await session.scalars(
+            select(IntegrationJob).where(
+                IntegrationJob.entity == "order",
+                IntegrationJob.entity_id == event.aggregate_id,
+                IntegrationJob.operation.in_(("push_sales_order", "push_outbound")),
+            )
+        )
+        for push in pushes:
+            operation = "cancel_sales_order" if push.operation == "push_sales_order" else "cancel_outbound"
+            part = push.key.split(":", 4)[4] if push.key.count(":") >= 4 else ""
+            await _add(session, event, push.role, operation, "order", event.aggregate_id, part,
+                       {**push.payload, "push": push.key})  # fmt: skip
+    elif kind == "replenishment.requested" and cfg.has("erp"):
+        await _add(session, event, "erp", "push_purchase_request", "replenishment", event.aggregate_id,
+                   payload=dict(event.payload))  # fmt: skip
+    if cfg.rules:
+        customer = await _customer_code(session, event)
+        roles = {role for rule in cfg.rules if rule.matches(kind, customer) for role in rule.to}
+        for role in sorted(roles):
+            await _add(session, event, role, "notify", "event", event.id, payload={"kind": kind})
+
+
+async def _customer_code(session: AsyncSession, event: OutboxEvent) -> str | None:
+    if event.aggregate != "order":
+        return None
+    return await session.scalar(
+        select(Customer.code)
+        .join(Order, Order.customer_id == Customer.id)
+        .where(Order.id == event.aggregate_id)
+    )
+
+
+# --- 3. a run -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Claimed:
+    id: int
+    role: str
+    operation: str
+    entity: str
+    entity_id: int
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    event_id: int | None
+    binding: ExternalRef | None
+    others: list[int]  # notify jobs digested into this run
+
+
+class _Wait(Exception):
+    """Not now, and not an attempt: another job must finish first."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+def _open(now: datetime) -> Any:
+    return or_(
+        IntegrationJob.status.in_((JobStatus.PENDING.value, JobStatus.RETRYING.value)),
+        and_(IntegrationJob.status == JobStatus.RUNNING.value, IntegrationJob.lease_until < now),
+    )
+
+
+def _binding_entity(operation: str, payload: Mapping[str, Any]) -> str:
+    if operation in ("push_sales_order", "cancel_sales_order"):
+        return "sales_order"
+    if operation in ("push_outbound", "cancel_outbound"):
+        return f"outbound/{payload.get('warehouse', '')}"
+    return "purchase_request"
+
+
+async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
+    lease = now + LEASE
+    async with db.write() as session:
+        job = await session.get(IntegrationJob, job_id)
+        if job is None:
+            log.warning("integration job %s does not exist", job_id)
+            return None
+        if job.operation.startswith("cancel_"):
+            # Cancelling what is still waiting to be pushed: the push is not wanted any more.
+            push_key = job.payload.get("push")
+            await session.execute(
+                update(IntegrationJob)
+                .where(IntegrationJob.key == push_key)
+                .where(
+                    IntegrationJob.status.in_(
+                        (JobStatus.PENDING.value, JobStatus.RETRYING.value, JobStatus.FAILED.value)
+                    )
+                )  # fmt: skip
+                .values(
+                    status=JobStatus.CANCELLED.value,
+                    updated_at=now,
+                    finished_at=now,
+                    last_error="not pushed: the order was cancelled first",
+                )  # fmt: skip
+            )
+            running = await session.scalar(
+                select(IntegrationJob.id).where(
+                    IntegrationJob.key == push_key,
+                    IntegrationJob.status == JobStatus.RUNNING.value,
+                    IntegrationJob.lease_until >= now,
+                )
+            )
+            if running is not None:
+                raise _Wait(2.0)
+        claimed = await session.execute(
+            update(IntegrationJob)
+            .where(IntegrationJob.id == job_id, _open(now))
+            .values(
+                status=JobStatus.RUNNING.value,
+                lease_until=lease,
+                attempts=IntegrationJob.attempts + 1,
+                updated_at=now,
+            )  # fmt: skip
+            .execution_options(synchronize_session=False)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return None  # done, failed, cancelled, or another worker holds it
+        await session.refresh(job)
+        others: list[int] = []
+        if job.operation == "notify" and getattr(connector_class(job.role), "digest", True):
+            due = list(
+                await session.scalars(
+                    select(IntegrationJob.id)
+                    .where(IntegrationJob.role == job.role, IntegrationJob.operation == "notify")
+                    .where(IntegrationJob.id != job.id, _open(now), IntegrationJob.next_attempt_at <= now)
+                    .order_by(IntegrationJob.id)
+                    .limit(DIGEST_MAX - 1)
+                )
+            )
+            if due:
+                taken = await session.execute(
+                    update(IntegrationJob)
+                    .where(IntegrationJob.id.in_(due), _open(now))
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        lease_until=lease,
+                        attempts=IntegrationJob.attempts + 1,
+                        updated_at=now,
+                    )  # fmt: skip
+                    .returning(IntegrationJob.id)
+                    .execution_options(synchronize_session=False)
+                )
+                others = sorted(taken.scalars())
+        entity = _binding_entity(job.operation, job.payload)
+        bound = await integration.binding(session, job.role, entity, job.entity_id)
+        return Claimed(job.id, job.role, job.operation, job.entity, job.entity_id, dict(job.payload),
+                       job.attempts, job.max_attempts, job.event_id,
+                       ExternalRef(bound.external_id, bound.number) if bound else None, others)  # fmt: skip
+
+
+def connector_class(role: str) -> type | None:
+    instance = config().instances.get(role)
+    return None if instance is None else instance.cls
+
+
+async def _finish(db: Database, job: Claimed, status: JobStatus, *, error: str | None = None,
+                  ref: ExternalRef | None = None, retry_at: datetime | None = None) -> None:  # fmt: skip
+    now = utcnow()
+    ids = [job.id, *job.others]
+    values: dict[str, Any] = {"status": status.value, "updated_at": now, "lease_until": None}
+    if error is not None or status == JobStatus.SUCCEEDED:
+        values["last_error"] = error
+    if status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        values["finished_at"] = now
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+        values["enqueued_at"] = now  # Dramatiq holds the retry; the dispatcher waits OVERDUE
+    if ref is not None:
+        values["external_id"] = ref.external_id
+    async with db.write() as session:
+        if ref is not None and job.operation.startswith("push_"):
+            entity = _binding_entity(job.operation, job.payload)
+            await integration.bind(session, job.role, entity, job.entity_id, ref.external_id, ref.number)
+        await session.execute(
+            update(IntegrationJob)
+            .where(IntegrationJob.id.in_(ids), IntegrationJob.status == JobStatus.RUNNING.value)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def backoff(policy: JobPolicy, attempt: int, retry_after: float | None = None) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential from ``min_backoff`` with ±20 %
+    jitter, capped at ``max_backoff``; a peer's Retry-After wins if longer (still capped)."""
+    wait = min(policy.min_backoff * 2 ** max(attempt - 1, 0), policy.max_backoff)
+    wait *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return float(min(wait, policy.max_backoff))
+
+
+async def run_job(db: Database, job_id: int) -> str:
+    """Run one job once; returns what became of it (for logs and tests).
+
+    Raises:
+        dramatiq.Retry: a transient failure with attempts left (Dramatiq runs it again later).
+    """
+    now = utcnow()
+    try:
+        job = await _claim(db, job_id, now)
+    except _Wait as wait:
+        raise dramatiq.Retry(delay=int(wait.seconds * 1000)) from None
+    if job is None:
+        return "skipped"
+    try:
+        ref = await OPERATIONS[job.operation](db, job)
+    except PermanentError as e:
+        await _finish(db, job, JobStatus.FAILED, error=_text(e))
+        log.warning("job %s (%s %s) failed permanently: %s", job.id, job.role, job.operation, _text(e))
+        return "failed"
+    except Exception as e:  # noqa: BLE001 - transient, conflict, or a bug: retried under the policy
+        if not isinstance(e, ConnectorError):
+            log.exception("job %s (%s %s) raised unexpectedly", job.id, job.role, job.operation)
+        error = _text(e)
+        if job.attempts >= job.max_attempts:
+            await _finish(db, job, JobStatus.FAILED, error=f"{error} (gave up after {job.attempts} attempts)")
+            log.warning("job %s (%s %s) gave up: %s", job.id, job.role, job.operation, error)
+            return "failed"
+        retry_after = e.retry_after if isinstance(e, TransientError) else None
+        if isinstance(e, ConflictError):
+            retry_after = max(retry_after or 0.0, config().policy(job.operation).min_backoff * 4)
+        delay = backoff(config().policy(job.operation), job.attempts, retry_after)
+        await _finish(db, job, JobStatus.RETRYING, error=error, retry_at=utcnow() + timedelta(seconds=delay))
+        log.info("job %s (%s %s) retries in %.1f s: %s", job.id, job.role, job.operation, delay, error)
+        raise dramatiq.Retry(delay=int(delay * 1000)) from None
+    await _finish(db, job, JobStatus.SUCCEEDED, ref=ref)
+    return "succeeded"
+
+
+def _text(e: BaseException) -> str:
+    if isinstance(e, ConnectorError):
+        code = f" [{e.code}]" if e.code else ""
+        return f"{type(e).__name__}{code}: {e.message}"[:1000]
+    return f"unexpected {type(e).__name__} (see the worker's log)"
+
+
+# --- the operations -------------------------------------------------------------------------
+
+
+async def _order(db: Database, order_id: int) -> Order:
+    async with db.read() as session:
+        order = await session.scalar(
+            select(Order)
+            .where(Order.id == order_id)
+            .options(selectinload(Order.lines), selectinload(Order.customer))
+        )
+    if order is None:
+        raise PermanentError(f"order {order_id} does not exist")
+    return order
+
+
+async def _push_sales_order(db: Database, job: Claimed) -> ExternalRef:
+    if job.binding is not None:
+        return job.binding
+    o = await _order(db, job.entity_id)
+    lines = tuple(
+        SalesLine(x.line_no, x.sku, x.name, x.quantity, x.unit_price, x.line_total) for x in o.lines
+    )
+    sales = SalesOrder(
+        o.number, o.customer.code, o.customer.name, o.currency, lines, o.total, o.created_at, o.note
+    )
+    return await connector(job.role).push_sales_order(sales)  # type: ignore[no-any-return]
+
+
+def _reference(number: str, payload: Mapping[str, Any]) -> str:
+    return f"{number}-{payload['warehouse']}" if payload.get("split") else number
+
+
+async def _push_outbound(db: Database, job: Claimed) -> ExternalRef:
+    if job.binding is not None:
+        return job.binding
+    warehouse = str(job.payload["warehouse"])
+    o = await _order(db, job.entity_id)
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Reservation.quantity, Stock.product_id)
+            .join(Stock, Stock.id == Reservation.stock_id)
+            .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+            .where(Reservation.order_id == o.id, Warehouse.code == warehouse)
+        )
+        by_product: dict[int, int] = {}
+        for quantity, product_id in rows:
+            by_product[product_id] = by_product.get(product_id, 0) + quantity
+    sku = {x.product_id: x.sku for x in o.lines}
+    lines = tuple(OutboundLine(sku[p], q) for p, q in sorted(by_product.items()) if p in sku)
+    if not lines:
+        raise PermanentError(f"order {o.number} holds no stock in warehouse {warehouse}")
+    outbound = OutboundOrder(
+        _reference(o.number, job.payload), warehouse, o.customer.name, None, None, lines, o.note
+    )
+    return await connector(job.role).push_outbound_order(outbound)  # type: ignore[no-any-return]
+
+
+async def _cancel_sales_order(db: Database, job: Claimed) -> None:
+    o = await _order(db, job.entity_id)
+    await connector(job.role).cancel_sales_order(o.number, job.binding)
+
+
+async def _cancel_outbound(db: Database, job: Claimed) -> None:
+    o = await _order(db, job.entity_id)
+    await connector(job.role).cancel_outbound_order(_reference(o.number, job.payload), job.binding)
+
+
+async def _push_purchase_request(db: Database, job: Claimed) -> ExternalRef:
+    if job.binding is not None:
+        return job.binding
+    p = job.payload
+    try:
+        request = PurchaseRequest(
+            reference=str(p["reference"]),
+            warehouse_code=str(p["warehouse"]),
+            lines=tuple(PurchaseLine(str(x["sku"]), int(x["quantity"])) for x in p["lines"]),
+            note=p.get("note"),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise PermanentError(f"replenishment request is incomplete ({type(e).__name__})") from None
+    return await connector(job.role).push_purchase_request(request)  # type: ignore[no-any-return]
+
+
+async def _notify(db: Database, job: Claimed) -> None:
+    ids = [job.id, *job.others]
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(IntegrationJob.entity_id)
+                .where(IntegrationJob.id.in_(ids))
+                .order_by(IntegrationJob.entity_id)
+            )
+        ).scalars()
+        events = list(await session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(list(rows)))))
+        messages = [await describe_event(session, e) for e in sorted(events, key=lambda e: e.id)]
+    if not messages:
+        return
+    message = messages[0] if len(messages) == 1 else digest(messages)
+    await connector(job.role).send(message)
+
+
+OPERATIONS: dict[str, Callable[[Database, Claimed], Awaitable[ExternalRef | None]]] = {
+    "push_sales_order": _push_sales_order,
+    "cancel_sales_order": _cancel_sales_order,
+    "push_outbound": _push_outbound,
+    "cancel_outbound": _cancel_outbound,
+    "push_purchase_request": _push_purchase_request,
+    "notify": _notify,
+}
+
+
+# --- messages -------------------------------------------------------------------------------
+
+_VERBS = {
+    "order.placed": "placed, waiting for approval",
+    "order.approved": "approved",
+    "order.rejected": "rejected",
+    "order.cancelled": "cancelled",
+    "order.shipped": "shipped",
+}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
+
+
+async def describe_event(session: AsyncSession, event: OutboxEvent) -> Message:
+    """A message for people about ``event`` (and, for webhooks, the event itself)."""
+    data: dict[str, Any] = {k: _json(v) for k, v in (event.payload or {}).items()}
+    title = f"{event.kind} #{event.id}"
+    body = ""
+    if event.aggregate == "order":
+        order = await session.scalar(
+            select(Order).where(Order.id == event.aggregate_id).options(selectinload(Order.customer))
+        )
+        if order is not None:
+            verb = _VERBS.get(event.kind, event.kind.removeprefix("order."))
+            title = f"Order {order.number} {verb}"
+            body = f"**{order.customer.name}** ({order.customer.code}) · {order.total} {order.currency}"
+            reason = data.get("reason")
+            if reason:
+                body += f"\n> {reason}"
+            data.update(orderNumber=order.number, customerCode=order.customer.code, status=order.status,
+                        total=str(order.total), currency=order.currency)  # fmt: skip
+    info = EventInfo(id=f"evt_{event.id}", type=event.kind, occurred_at=event.created_at, data=data)
+    return Message(title, body or title, event=info)
+
+
+def digest(messages: list[Message]) -> Message:
+    """Several messages for one chat, as one."""
+    lines = [f"- **{m.title}**" + (f": {m.markdown.splitlines()[0]}" if m.markdown != m.title else "")
+             for m in messages]  # fmt: skip
+    return Message(f"{len(messages)} updates", "\n".join(lines))
+
+
+# --- inbound: what a peer reported becomes outbox events, applied by a handler -------------
+
+
+def inbound_payloads(events: list[WmsEvent]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(sender's event id, kind, payload) for :func:`hub.domain.integration.services.record_inbound`."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for e in events:
+        if isinstance(e, ShipmentConfirmed):
+            shipped = {
+                "reference": e.reference,
+                "shippedAt": e.shipped_at.isoformat(),
+                "carrier": e.carrier,
+                "trackingNumber": e.tracking_number,
+                "lines": [[x.sku, x.quantity] for x in e.lines],
+            }
+            out.append((e.event_id, "shipment", shipped))
+        elif isinstance(e, StockChanged):
+            out.append(
+                (e.event_id, "stock_delta", {"sku": e.sku, "warehouse": e.warehouse_code, "delta": e.delta})
+            )
+        elif isinstance(e, StockReport):
+            out.append((e.event_id, "stock_levels", {
+                "warehouse": e.warehouse_code, "asOf": e.as_of.isoformat(),
+                "levels": [[x.sku, x.warehouse_code, x.on_hand] for x in e.levels]}))  # fmt: skip
+    return out
+
+
+async def apply_inbound(session: AsyncSession, event: OutboxEvent) -> None:
+    """The ``inbound`` outbox handler: apply what a peer reported, in the claim's transaction
+    (so exactly once)."""
+    p = event.payload
+    source = str(p.get("role", "peer"))
+    if event.kind == "inbound.shipment":
+        applied = await integration.apply_shipment(
+            session, str(p["reference"]), datetime.fromisoformat(p["shippedAt"]),
+            [(str(s), int(q)) for s, q in p["lines"]], p.get("carrier"), p.get("trackingNumber"), source,
+        )  # fmt: skip
+        if not applied:
+            log.info("shipment for %s not applied (unknown order or not APPROVED)", p["reference"])
+    elif event.kind == "inbound.stock_delta":
+        if not await integration.apply_stock_delta(
+            session, str(p["sku"]), str(p["warehouse"]), int(p["delta"])
+        ):
+            log.info("stock change for unknown %s in %s ignored", p["sku"], p["warehouse"])
+    elif event.kind == "inbound.stock_levels":
+        as_of = datetime.fromisoformat(p["asOf"])
+        for sku, warehouse, on_hand in p["levels"]:
+            await integration.apply_stock_level(
+                session, str(sku), str(warehouse), int(on_hand), as_of, source
+            )
+
+
+handlers.register(
+    "inbound", {"inbound.shipment", "inbound.stock_delta", "inbound.stock_levels"}, apply_inbound
+)
+
+
+# --- stock sync -----------------------------------------------------------------------------
+
+
+async def pull_stock(db: Database, role: str) -> tuple[int, int]:
+    """Read every stock level ``role`` holds and apply each that is newer than the last snapshot
+    applied; (levels read, levels applied). Raises the connector's errors."""
+    levels = await connector(role).read_stock()
+    applied = 0
+    async with db.write() as session:
+        for level in levels:
+            applied += await integration.apply_stock_level(
+                session, level.sku, level.warehouse_code, level.on_hand, level.as_of, role
+            )
+    return len(levels), applied
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    role: str
+    sku: str
+    warehouse: str
+    hub: int | None  # None: the hub has no stock row for it
+    peer: int | None  # None: the peer does not report it
+
+
+async def reconcile(db: Database, roles: list[str]) -> list[Drift]:
+    """Compare the hub's on-hand stock with what each of ``roles`` reports, per SKU and
+    warehouse; the differences. Raises the connectors' errors."""
+    async with db.read() as session:
+        ours = await integration.hub_stock(session)
+    drift: list[Drift] = []
+    for role in roles:
+        theirs = {(x.sku, x.warehouse_code): x.on_hand for x in await connector(role).read_stock()}
+        for key in sorted(set(ours) | set(theirs)):
+            hub_qty, peer_qty = ours.get(key), theirs.get(key)
+            if hub_qty != peer_qty and not (peer_qty is None and hub_qty == 0):
+                drift.append(Drift(role, key[0], key[1], hub_qty, peer_qty))
+    return drift
+
+
+# --- 2. the dispatcher ----------------------------------------------------------------------
+
+
+class JobDispatcher:
+    """Sends jobs to their actors: new ones at once, lost ones once overdue. Like the outbox
+    relay it runs in every API process; jobs are claimed, so a job sent twice runs once."""
+
+    def __init__(self, db: Database, send: Callable[[str, Any], None], interval: float = 0.2,
+                 overdue: timedelta = OVERDUE) -> None:  # fmt: skip
+        self.db = db
+        self.send = send  # blocking (Redis I/O): runs in a thread
+        self.interval = interval
+        self.overdue = overdue
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._next_pull = 0.0
+
+    def _pull_due(self) -> str | None:
+        sync = config().stock_sync
+        if sync.source is None or sync.interval <= 0:
+            return None
+        now = asyncio.get_running_loop().time()
+        if now < self._next_pull:
+            return None
+        self._next_pull = now + sync.interval
+        return sync.source
+
+    async def dispatch_once(self) -> int:
+        now = utcnow()
+        late = now - self.overdue
+        due = or_(
+            IntegrationJob.enqueued_at.is_(None),
+            and_(IntegrationJob.enqueued_at < late, IntegrationJob.next_attempt_at < late),
+        )
+        stmt = (
+            select(IntegrationJob.id, IntegrationJob.operation)
+            .where(
+                or_(
+                    and_(IntegrationJob.status.in_((JobStatus.PENDING.value, JobStatus.RETRYING.value)), due),
+                    and_(
+                        IntegrationJob.status == JobStatus.RUNNING.value,
+                        IntegrationJob.lease_until < late,
+                        or_(IntegrationJob.enqueued_at.is_(None), IntegrationJob.enqueued_at < late),
+                    ),
+                )
+            )  # fmt: skip
+            .order_by(IntegrationJob.id)
+            .limit(200)
+        )
+        async with self.db.read() as session:
+            rows = list((await session.execute(stmt)).all())
+        if not rows:
+            return 0
+        await asyncio.to_thread(self._send_all, rows)
+        async with self.db.write() as session:
+            await session.execute(
+                update(IntegrationJob)
+                .where(IntegrationJob.id.in_([r[0] for r in rows]))
+                .values(enqueued_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        return len(rows)
+
+    def _send_all(self, rows: list[Any]) -> None:
+        for job_id, operation in rows:
+            self.send(operation, job_id)
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.dispatch_once()
+                role = self._pull_due()
+                if role is not None:
+                    await asyncio.to_thread(self.send, "pull_stock", role)  # type: ignore[arg-type]
+            except Exception:  # the broker or database is away: the jobs wait
+                log.exception("job dispatch failed; retrying")
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self.run(), name="job-dispatcher")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+
+# --- Dramatiq actors ------------------------------------------------------------------------
+
+ACTORS: dict[str, dramatiq.Actor[Any, Any]] = {}
+
+
+def declare(broker: dramatiq.Broker, db: Callable[[], Database]) -> None:
+    """One actor per operation, each with its policy (Dramatiq's own retry count is a backstop:
+    the job's attempts in the database decide)."""
+    ACTORS.clear()
+    for operation in OPERATIONS:
+        policy = config().policy(operation)
+
+        async def run(job_id: int, _op: str = operation) -> None:
+            await run_job(db(), job_id)
+
+        ACTORS[operation] = dramatiq.actor(
+            run,
+            actor_name=f"integration_{operation}",
+            queue_name=QUEUE,
+            broker=broker,
+            max_retries=policy.max_attempts + 5,
+            min_backoff=int(policy.min_backoff * 1000),
+            max_backoff=int(policy.max_backoff * 1000),
+        )
+    pull = config().policy("pull_stock")
+
+    async def pull_actor(role: str) -> None:
+        read, applied = await pull_stock(db(), role)
+        log.info("stock pulled from %s: %d level(s) read, %d applied", role, read, applied)
+
+    ACTORS["pull_stock"] = dramatiq.actor(
+        pull_actor, actor_name="integration_pull_stock", queue_name=QUEUE, broker=broker,
+        max_retries=pull.max_attempts, min_backoff=int(pull.min_backoff * 1000),
+        max_backoff=int(pull.max_backoff * 1000),
+    )  # fmt: skip
+
+
+def send(operation: str, arg: int | str) -> None:
+    ACTORS[operation].send(arg)
