@@ -222,6 +222,10 @@ def create_app(
         throttle=LoginThrottle(),
     )
     graphql_app = HubGraphQL(build_schema(settings), state)
+    from hub.hooks import Hooks
+    from hub.integration import load_integration
+
+    hooks = Hooks(load_integration(settings), database)
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -239,6 +243,7 @@ def create_app(
         finally:
             if runner is not None:
                 await runner.stop()
+            await hooks.aclose()
             if db is None:
                 await database.dispose()
 
@@ -246,6 +251,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", health),
+            Route("/hooks/{role}", hooks, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -85,6 +85,8 @@ class Settings:
     max_body_bytes: int = 1_000_000
     db_pool_size: int = 20
     connectors_file: Path | None = None
+    job_lease_seconds: int = 120  # a running integration job is another worker's after this
+    job_overdue_seconds: int = 60  # a due job not started this long after is sent again
 
     @property
     def async_database_url(self) -> str:
@@ -146,6 +148,8 @@ class Settings:
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
             db_pool_size=_int(env, "HUB_DB_POOL_SIZE", 20, 1, 1000),
             connectors_file=connectors_file,
+            job_lease_seconds=_int(env, "HUB_JOB_LEASE_SECONDS", 120, 1, 3600),
+            job_overdue_seconds=_int(env, "HUB_JOB_OVERDUE_SECONDS", 60, 1, 3600),
         )
 
     @staticmethod

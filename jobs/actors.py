@@ -189,5 +189,7 @@ def declare(broker: dramatiq.Broker, settings: Settings) -> None:
     from hub.integration import load_integration
     from jobs import integration
 
-    integration.configure(load_integration(settings))
+    integration.configure(
+        load_integration(settings), settings.job_lease_seconds, settings.job_overdue_seconds
+    )
     integration.declare(broker, _db)

@@ -73,23 +73,26 @@ __all__ = [
 
 log = logging.getLogger("jobs.integration")
 
+# Defaults; HUB_JOB_LEASE_SECONDS and HUB_JOB_OVERDUE_SECONDS set them (see configure()).
 LEASE = timedelta(seconds=120)  # longer than any connector call with its quick retries
 OVERDUE = timedelta(seconds=60)  # a due job not run this long after: its message was lost
 DIGEST_MAX = 20
 QUEUE = "integration"
 
-_state: dict[str, Any] = {"config": IntegrationConfig(), "connectors": {}}
+_state: dict[str, Any] = {"config": IntegrationConfig(), "connectors": {}, "lease": LEASE, "overdue": OVERDUE}
 
 
 def config() -> IntegrationConfig:
     return _state["config"]  # type: ignore[no-any-return]
 
 
-def configure(cfg: IntegrationConfig) -> None:
+def configure(cfg: IntegrationConfig, lease: float | None = None, overdue: float | None = None) -> None:
     """Use ``cfg`` from now on (called at start-up; tests call it with their own). Registers
     the outbox handler only when something is configured, so a hub without connectors pays
-    nothing per event."""
+    nothing per event. ``lease`` and ``overdue`` are seconds (see the settings)."""
     _state["config"] = cfg
+    _state["lease"] = LEASE if lease is None else timedelta(seconds=lease)
+    _state["overdue"] = OVERDUE if overdue is None else timedelta(seconds=overdue)
     _state["connectors"] = {}
     if cfg.instances:
         handlers.register("integration", {"*"}, on_event)
@@ -229,7 +232,7 @@ def _binding_entity(operation: str, payload: Mapping[str, Any]) -> str:
 
 
 async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
-    lease = now + LEASE
+    lease = now + _state["lease"]
     async with db.write() as session:
         job = await session.get(IntegrationJob, job_id)
         if job is None:
@@ -662,7 +665,7 @@ class JobDispatcher:
     relay it runs in every API process; jobs are claimed, so a job sent twice runs once."""
 
     def __init__(self, db: Database, send: Callable[[str, Any], None], interval: float = 0.2,
-                 overdue: timedelta = OVERDUE) -> None:  # fmt: skip
+                 overdue: timedelta | None = None) -> None:  # fmt: skip
         self.db = db
         self.send = send  # blocking (Redis I/O): runs in a thread
         self.interval = interval
@@ -683,7 +686,7 @@ class JobDispatcher:
 
     async def dispatch_once(self) -> int:
         now = utcnow()
-        late = now - self.overdue
+        late = now - (self.overdue or _state["overdue"])
         due = or_(
             IntegrationJob.enqueued_at.is_(None),
             and_(IntegrationJob.enqueued_at < late, IntegrationJob.next_attempt_at < late),

@@ -19,10 +19,12 @@ from connectors.sdk import Connector, ConnectorError, ExternalRef, StockLevel
 
 __all__ = [
     "InvalidCallback",
+    "UnauthenticCallback",
     "OutboundLine",
     "OutboundOrder",
     "ShipmentConfirmed",
     "ShippedLine",
+    "CallbackAnswer",
     "StockChanged",
     "StockReport",
     "WmsConnector",
@@ -90,7 +92,11 @@ WmsEvent = ShipmentConfirmed | StockReport | StockChanged
 
 
 class InvalidCallback(ConnectorError):
-    """A callback whose signature or timestamp does not verify, or whose body is malformed."""
+    """A callback whose body is malformed or not understood (the hub answers 400)."""
+
+
+class UnauthenticCallback(InvalidCallback):
+    """A callback whose signature or timestamp does not verify (the hub answers 401)."""
 
 
 @runtime_checkable
@@ -104,5 +110,15 @@ class WmsConnector(Connector, Protocol):
     def parse_callback(
         self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
     ) -> list[WmsEvent]:
-        """Verify, then parse a callback. Raises :class:`InvalidCallback`."""
+        """Verify, then parse a callback. Raises :class:`UnauthenticCallback` (signature or
+        timestamp) before looking at the body, :class:`InvalidCallback` for a body it cannot use."""
+        ...
+
+
+class CallbackAnswer(Protocol):
+    """Optional: a WMS that expects its own answer format (Qimen's ``<response>`` XML). Without
+    it the hub answers JSON ``{"ok": true|false, "message": …}``."""
+
+    def callback_answer(self, ok: bool, message: str) -> tuple[str, bytes]:
+        """(content type, body) of the answer to a callback."""
         ...

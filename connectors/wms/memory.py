@@ -20,6 +20,7 @@ from connectors.wms import (
     ShipmentConfirmed,
     ShippedLine,
     StockReport,
+    UnauthenticCallback,
     WmsEvent,
 )
 
@@ -73,7 +74,7 @@ class MemoryWms:
     ) -> list[WmsEvent]:
         given = {k.lower(): v for k, v in headers.items()}.get("x-memory-signature", "")
         if not hmac.compare_digest(given.lower().encode(), self.sign(body).encode()):
-            raise InvalidCallback("bad signature")
+            raise UnauthenticCallback("bad signature")
         try:
             doc = json.loads(body)
             if doc["type"] == "shipment":

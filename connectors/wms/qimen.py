@@ -49,6 +49,7 @@ from connectors.wms import (
     ShipmentConfirmed,
     ShippedLine,
     StockChanged,
+    UnauthenticCallback,
     WmsEvent,
 )
 
@@ -203,18 +204,26 @@ class QimenWms:
         except ValueError as e:
             raise PermanentError(f"Qimen inventory.query answer malformed ({e})") from None
 
+    def callback_answer(self, ok: bool, message: str) -> tuple[str, bytes]:
+        """The Qimen answer to a callback: ``flag`` success, or failure with the reason."""
+        root = ET.Element("response")
+        ET.SubElement(root, "flag").text = "success" if ok else "failure"
+        ET.SubElement(root, "code").text = "0" if ok else "FAILURE"
+        ET.SubElement(root, "message").text = message
+        return "text/xml; charset=utf-8", ET.tostring(root, encoding="utf-8")
+
     def parse_callback(
         self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, now: datetime
     ) -> list[WmsEvent]:
         given = query.get("sign", "")
         if not given or not hmac.compare_digest(given.upper().encode(), self.sign(query, body).encode()):
-            raise InvalidCallback("bad signature")
+            raise UnauthenticCallback("bad signature")
         try:
             sent = datetime.strptime(query.get("timestamp", ""), TIME_FORMAT).replace(tzinfo=BEIJING)
         except ValueError:
-            raise InvalidCallback("bad timestamp") from None
+            raise UnauthenticCallback("bad timestamp") from None
         if abs((now - sent).total_seconds()) > TOLERANCE_SECONDS:
-            raise InvalidCallback("timestamp outside ±300 s")
+            raise UnauthenticCallback("timestamp outside ±300 s")
         method = query.get("method", "")
         try:
             root = fromstring(body)
