@@ -251,7 +251,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", health),
-            Route("/hooks/{role}", hooks, methods=["POST"]),
+            Route("/hooks/{role}", hooks.handle, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

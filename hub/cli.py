@@ -1,4 +1,4 @@
-"""The ``hub`` command: serve, migrate, demo, create-admin, worker, connectors, export-schema."""
+"""The ``hub`` command: serve, migrate, demo, create-admin, worker, connectors, stock, export-schema."""
 
 from __future__ import annotations
 
@@ -158,6 +158,61 @@ def cmd_connectors(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _stock_roles(settings: Settings, role: str | None) -> list[str]:
+    from hub.integration import load_integration
+
+    cfg = load_integration(settings)
+    readers = sorted(r for r, i in cfg.instances.items() if i.kind in ("erp", "wms"))
+    if role is not None:
+        if role not in readers:
+            raise ConfigError(
+                f"{role!r} is not a configured erp or wms role (configured: {', '.join(readers) or 'none'})"
+            )
+        return [role]
+    if not readers:
+        raise ConfigError("no erp or wms connector is configured (HUB_CONNECTORS_FILE)")
+    return readers
+
+
+def cmd_stock(settings: Settings, args: argparse.Namespace) -> int:
+    """``hub stock pull ROLE`` and ``hub stock reconcile [ROLE]``."""
+    from connectors.sdk import ConnectorError
+    from hub.db import Database
+    from hub.integration import load_integration
+    from jobs import integration
+
+    roles = _stock_roles(settings, args.role)
+    integration.configure(load_integration(settings))
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            if args.action == "pull":
+                read, applied = await integration.pull_stock(db, roles[0])
+                print(f"{roles[0]}: {read} stock level(s) read, {applied} applied (the rest were not newer)")
+                return 0
+            drift = await integration.reconcile(db, roles)
+        except ConnectorError as e:
+            print(f"hub: {type(e).__name__}: {e.message}", file=sys.stderr)
+            return 1
+        finally:
+            await integration.close_connectors()
+            await db.dispose()
+        if not drift:
+            print(f"no drift: the hub's on-hand stock matches {', '.join(roles)}")
+            return 0
+        print(f"{'role':<12} {'sku':<24} {'warehouse':<12} {'hub':>8} {'peer':>8} {'diff':>8}")
+        for d in drift:
+            hub_qty = "-" if d.hub is None else str(d.hub)
+            peer_qty = "-" if d.peer is None else str(d.peer)
+            diff = (d.peer or 0) - (d.hub or 0)
+            print(f"{d.role:<12} {d.sku:<24} {d.warehouse:<12} {hub_qty:>8} {peer_qty:>8} {diff:>+8}")
+        print(f"{len(drift)} difference(s)")
+        return 3
+
+    return asyncio.run(run())
+
+
 def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     from hub.schema.export import schema_sdl
 
@@ -210,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("check", help="a live connectivity test of the connector serving ROLE")
     c.add_argument("role", help="a configured role, e.g. erp, wms, notify.sales")
     p.set_defaults(func=cmd_connectors)
+    p = sub.add_parser("stock", help="pull stock from the ERP/WMS, or report drift against them")
+    ssub = p.add_subparsers(dest="action", required=True)
+    s = ssub.add_parser(
+        "pull", help="apply ROLE's stock levels now (each only if newer than the last applied)"
+    )
+    s.add_argument("role", help="a configured erp or wms role")
+    s = ssub.add_parser("reconcile", help="compare on-hand stock per SKU and warehouse; exit 3 on drift")
+    s.add_argument("role", nargs="?", help="one erp or wms role (default: all of them)")
+    p.set_defaults(func=cmd_stock)
     p = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     p.add_argument("--out", default="schema.graphql", help="file, or - for stdout")
     p.set_defaults(func=cmd_export_schema)

@@ -61,7 +61,7 @@ class Hooks:
             return Response(body, status_code=status, media_type=media_type)
         return JSONResponse({"ok": ok, "message": message, **extra}, status_code=status)
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         role = request.path_params["role"]
         connector = self._connector(role)
         if connector is None:

@@ -3,7 +3,9 @@ drain (deliver the outbox, run due jobs) where a test does not need a real broke
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from hub.integration import IntegrationConfig, load_integration
 from hub.settings import Settings
 from jobs import integration
 from jobs.actors import deliver_events
+from tests.support import Hub
 
 FAST_JOBS = """
 [jobs.push_sales_order]
@@ -96,3 +99,14 @@ async def drain(db: Database, rounds: int = 50) -> list[str]:
 def memory(role: str) -> Any:
     """The in-process connector of ``role`` (memory ERP/WMS, log notifier)."""
     return integration.connector(role)
+
+
+@contextlib.asynccontextmanager
+async def hub_with(settings: Settings, db: Database, tmp_path: Path, toml: str) -> AsyncIterator[Hub]:
+    """The app under test with a connector file (its hooks and jobs use it)."""
+    configured = use_connectors(settings, tmp_path, toml)
+    try:
+        async with Hub.start(configured, db) as h:
+            yield h
+    finally:
+        reset()

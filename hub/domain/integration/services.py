@@ -281,14 +281,10 @@ async def apply_shipment(
 
 
 async def _stock_row(session: AsyncSession, sku: str, warehouse_code: str) -> tuple[Stock | None, int, int]:
-    ids = (
-        await session.execute(
-            select(Product.id, Warehouse.id).where(Product.sku == sku, Warehouse.code == warehouse_code)
-        )
-    ).first()
-    if ids is None:
+    product_id = await session.scalar(select(Product.id).where(Product.sku == sku))
+    warehouse_id = await session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse_code))
+    if product_id is None or warehouse_id is None:
         return None, 0, 0
-    product_id, warehouse_id = ids
     stock = await session.scalar(
         select(Stock)
         .where(Stock.product_id == product_id, Stock.warehouse_id == warehouse_id)

@@ -1,0 +1,241 @@
+"""POST /hooks/<role>: verified before parsed, recorded once, applied asynchronously."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.db import Database
+from hub.domain.integration.models import InboundEvent
+from hub.domain.outbox.models import OutboxEvent
+from hub.settings import Settings
+from tests.fakes.qimen import FakeQimen
+from tests.integration.support import drain, hub_with
+from tests.schema.test_permissions import approve, order_status, place_order
+from tests.support import Hub
+
+APP_KEY, SECRET, CUSTOMER = "23456789", "qimen-hook-secret", "HUB01"
+MEMORY_SECRET = "memory-hook-secret"
+CONFIRM = "taobao.qimen.deliveryorder.confirm"
+STOCK = "taobao.qimen.stockchange.report"
+
+TOML = """
+[connectors.wms]
+connector = "qimen"
+router_url = "{router}"
+app_key = "{app_key}"
+secret = "{secret}"
+customer_id = "{customer}"
+[connectors.wms.snapshots]
+connector = "memory"
+secret = "{memory_secret}"
+"""
+
+
+@pytest.fixture
+async def hub(settings: Settings, db: Database, tmp_path: Path) -> AsyncIterator[Hub]:
+    with qimen_peer() as wms:  # the WMS the approved orders are pushed to
+        toml = TOML.format(router=f"{wms.url}/router", app_key=APP_KEY, secret=SECRET, customer=CUSTOMER,
+                           memory_secret=MEMORY_SECRET)  # fmt: skip
+        async with hub_with(settings, db, tmp_path, toml) as h:
+            await h.standard()
+            yield h
+
+
+def qimen_peer() -> FakeQimen:
+    return FakeQimen(APP_KEY, SECRET, CUSTOMER)
+
+
+def confirmation(reference: str, out_biz_code: str) -> bytes:
+    return (
+        f"<request><deliveryOrder><deliveryOrderCode>{reference}</deliveryOrderCode><outBizCode>{out_biz_code}"
+        "</outBizCode></deliveryOrder><packages><package><logisticsCode>SF</logisticsCode><expressCode>SF900"
+        "</expressCode><items><item><itemCode>SKU-A</itemCode><quantity>3</quantity></item></items></package>"
+        "</packages></request>"
+    ).encode()
+
+
+def stock_change(code: str, sku: str, delta: int) -> bytes:
+    return (
+        f"<request><items><item><warehouseCode>W1</warehouseCode><itemCode>{sku}</itemCode><quantity>{delta}"
+        f"</quantity><outBizCode>{code}</outBizCode><changeTime>2026-11-25 09:30:00</changeTime></item></items>"
+        "</request>"
+    ).encode()
+
+
+async def post_qimen(hub: Hub, method: str, body: bytes, at: datetime | None = None, **tamper: str) -> Any:
+    peer = qimen_peer()
+    peer.server.server_close()  # only signs; never serves
+    query, body = peer.callback(method, body, at=at)
+    query.update(tamper)
+    return await hub.client.post(
+        "/hooks/wms", params=query, content=body, headers={"content-type": "text/xml"}
+    )
+
+
+async def counts(hub: Hub) -> tuple[int, int]:
+    return await hub.count(InboundEvent), await hub.count(OutboxEvent)
+
+
+async def test_a_shipment_confirmation_ships_the_order_once(hub: Hub) -> None:
+    # given an approved order
+    order = await place_order(hub, quantity=3)
+    await approve(hub, order)
+    # when the WMS confirms its shipment, and then sends the same confirmation again
+    first = await post_qimen(hub, CONFIRM, confirmation("SO00000001", "OBC-1"))
+    again = await post_qimen(hub, CONFIRM, confirmation("SO00000001", "OBC-1"))
+    # then both are answered with Qimen's success, and one inbound event was recorded
+    assert first.status_code == again.status_code == 200
+    assert b"<flag>success</flag>" in first.content and b"<flag>success</flag>" in again.content
+    async with hub.db.read() as s:
+        from sqlalchemy import select
+
+        kinds = list(await s.scalars(select(OutboxEvent.kind).order_by(OutboxEvent.id)))
+    assert kinds.count("inbound.shipment") == 1
+    # and once the jobs ran, the order is SHIPPED with a timeline entry naming the carrier
+    await drain(hub.db)
+    assert await order_status(hub, order) == "SHIPPED"
+    data = await hub.data(
+        "query($id: ID!) { order(id: $id) { timeline { kind message } } }", {"id": order}, as_="admin"
+    )
+    shipped = [e for e in data["order"]["timeline"] if e["kind"] == "SHIPPED"]
+    assert shipped == [{"kind": "SHIPPED", "message": "Shipped 3 unit(s) via SF, tracking SF900"}]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "at", "status"),
+    [
+        ({"sign": "0" * 32}, None, 401),
+        ({"customerId": "OTHER"}, None, 401),  # signed parameters changed after signing
+        ({}, datetime.now(UTC) - timedelta(seconds=400), 401),  # stale
+        ({}, datetime.now(UTC) + timedelta(seconds=400), 401),  # from the future
+        ({"sign": "ünïcödé"}, None, 401),
+    ],
+    ids=["bad-signature", "changed-parameter", "stale", "future", "non-ascii-signature"],
+)
+async def test_callbacks_that_do_not_verify_are_refused_and_write_nothing(
+    hub: Hub, tamper: dict[str, str], at: datetime | None, status: int
+) -> None:
+    before = await counts(hub)
+    response = await post_qimen(hub, CONFIRM, confirmation("SO00000001", "OBC-X"), at=at, **tamper)
+    assert response.status_code == status
+    assert b"<flag>failure</flag>" in response.content
+    assert await counts(hub) == before
+
+
+async def test_a_changed_body_is_refused(hub: Hub) -> None:
+    peer = qimen_peer()
+    peer.server.server_close()
+    query, body = peer.callback(CONFIRM, confirmation("SO00000001", "OBC-2"))
+    changed = body.replace(b"SKU-A", b"SKU-B")
+    response = await hub.client.post("/hooks/wms", params=query, content=changed)
+    assert response.status_code == 401
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<request><deliveryOrder><deliveryOrderCode>&lol3;</deliveryOrderCode></deliveryOrder></request>"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<request><deliveryOrder>",
+        b"not xml at all",
+        BILLION_LAUGHS,
+        b"<request/>",
+        "<request>中文</request>".encode(),
+    ],
+    ids=["truncated", "not-xml", "entity-expansion", "missing-fields", "no-order"],
+)
+async def test_malformed_bodies_that_verify_are_refused_with_400_and_write_nothing(
+    hub: Hub, body: bytes
+) -> None:
+    before = await counts(hub)
+    response = await post_qimen(hub, CONFIRM, body)
+    assert response.status_code == 400
+    assert b"<flag>failure</flag>" in response.content
+    assert await counts(hub) == before
+
+
+async def test_a_10_mb_body_is_refused_before_it_is_read(hub: Hub) -> None:
+    before = await counts(hub)
+    peer = qimen_peer()
+    peer.server.server_close()
+    query, _ = peer.callback(CONFIRM, b"")
+    response = await hub.client.post("/hooks/wms", params=query, content=b"<" + b"x" * 10_000_000 + b">")
+    assert response.status_code == 413
+    assert await counts(hub) == before
+
+
+async def test_unknown_hooks_are_404_and_a_hook_without_callbacks_too(hub: Hub) -> None:
+    assert (await hub.client.post("/hooks/erp", content=b"{}")).status_code == 404
+    assert (await hub.client.post("/hooks/nothing", content=b"{}")).status_code == 404
+    assert (await hub.client.get("/hooks/wms")).status_code == 405
+
+
+async def test_stock_changes_apply_once_each(hub: Hub) -> None:
+    # given SKU-B with 100 on hand in W1
+    for _ in range(2):  # the second delivery is a replay
+        response = await post_qimen(hub, STOCK, stock_change("CHG-1", "SKU-B", -7))
+        assert response.status_code == 200
+    response = await post_qimen(hub, STOCK, stock_change("CHG-2", "SKU-B", 3))
+    assert response.status_code == 200
+    await drain(hub.db)
+    assert await hub.stock("SKU-B") == [("W1", 96, 0)]
+
+
+def memory_signed(doc: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(doc).encode()
+    signature = hmac.new(MEMORY_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"x-memory-signature": signature, "content-type": "application/json"}
+
+
+async def test_stock_snapshots_apply_only_when_newer(hub: Hub) -> None:
+    async def report(event_id: str, as_of: str, on_hand: int) -> Any:
+        body, headers = memory_signed({"type": "stock", "id": event_id, "warehouse": "W1", "asOf": as_of,
+                                       "levels": [{"sku": "SKU-B", "onHand": on_hand}]})  # fmt: skip
+        return await hub.client.post("/hooks/wms.snapshots", content=body, headers=headers)
+
+    # when a report from 10:00 arrives, then an older one from 09:00, then a newer one
+    assert (await report("R2", "2026-11-25T10:00:00+00:00", 40)).status_code == 200
+    await drain(hub.db)
+    assert (await report("R1", "2026-11-25T09:00:00+00:00", 70)).status_code == 200
+    await drain(hub.db)
+    # then the older one is not applied
+    assert await hub.stock("SKU-B") == [("W1", 40, 0)]
+    assert (await report("R3", "2026-11-25T11:00:00+00:00", 55)).status_code == 200
+    await drain(hub.db)
+    assert await hub.stock("SKU-B") == [("W1", 55, 0)]
+    # and JSON answers say what was received
+    replay = await report("R3", "2026-11-25T11:00:00+00:00", 55)
+    assert replay.json() == {"ok": True, "message": "", "received": 0, "duplicates": 1}
+
+
+async def test_bad_json_and_bad_signatures_at_a_json_hook(hub: Hub) -> None:
+    body, headers = memory_signed({"type": "stock"})
+    assert (await hub.client.post("/hooks/wms.snapshots", content=body, headers=headers)).status_code == 400
+    body, headers = memory_signed({"type": "stock", "id": "x"})
+    headers["x-memory-signature"] = "0" * 64
+    answer = await hub.client.post("/hooks/wms.snapshots", content=body, headers=headers)
+    assert answer.status_code == 401 and answer.json()["ok"] is False
+    raw = b"\xff\xfe not json"
+    sig = hmac.new(MEMORY_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    answer = await hub.client.post("/hooks/wms.snapshots", content=raw, headers={"x-memory-signature": sig})
+    assert answer.status_code == 400
+
+
+async def test_a_shipment_for_an_unknown_or_unapproved_order_changes_nothing(hub: Hub) -> None:
+    order = await place_order(hub, quantity=1)  # PENDING_APPROVAL
+    assert (await post_qimen(hub, CONFIRM, confirmation("SO00000001", "OBC-5"))).status_code == 200
+    assert (await post_qimen(hub, CONFIRM, confirmation("SO99999999", "OBC-6"))).status_code == 200
+    await drain(hub.db)
+    assert await order_status(hub, order) == "PENDING_APPROVAL"
