@@ -15,6 +15,7 @@ carry their key in it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -22,7 +23,11 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from connectors.sdk import PermanentError, TransientError
 
-__all__ = ["HttpPeer"]
+__all__ = ["Headers", "HttpPeer"]
+
+# Extra request headers: fixed, or a function called before every attempt (a signature over a fresh
+# timestamp, for example).
+Headers = Mapping[str, str] | Callable[[], Mapping[str, str]]
 
 QUICK_RETRY_LIMIT = 2.0  # seconds: a peer asking to wait longer is retried by the job instead
 
@@ -54,9 +59,13 @@ class HttpPeer:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def _post_once(self, path: str, params: dict[str, str] | None, **kwargs: Any) -> httpx.Response:
+    async def _post_once(
+        self, path: str, params: dict[str, str] | None, headers: Headers | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        if callable(headers):
+            headers = headers()
         try:
-            response = await self.client.post(path, params=params, **kwargs)
+            response = await self.client.post(path, params=params, headers=headers, **kwargs)
         except httpx.ConnectTimeout:
             raise TransientError(f"{self.host}: no connection in time") from None
         except httpx.TimeoutException:
@@ -96,13 +105,28 @@ class HttpPeer:
             status = response.status_code
             raise TransientError(f"{self.host}: HTTP {status} with a body that is not JSON") from None
 
-    async def post_json(self, path: str, body: Any, params: dict[str, str] | None = None) -> Any:
-        """POST ``body`` as JSON and return the decoded answer (raises the taxonomy's errors)."""
-        return await self._post(path, params, self._json, json=body)
+    async def post_json(
+        self, path: str, body: Any, params: dict[str, str] | None = None, headers: Headers | None = None
+    ) -> Any:
+        """POST ``body`` as JSON and return the decoded answer (raises the taxonomy's errors).
+        ``headers`` are added to the request (a function is called again for every attempt)."""
+        return await self._post(path, params, self._json, json=body, headers=headers)
 
     async def post_bytes(
-        self, path: str, content: bytes, params: dict[str, str] | None = None, content_type: str = "text/xml"
+        self,
+        path: str,
+        content: bytes,
+        params: dict[str, str] | None = None,
+        content_type: str = "text/xml",
+        headers: Headers | None = None,
     ) -> bytes:
-        """POST raw ``content`` and return the raw answer (raises the taxonomy's errors)."""
-        headers = {"Content-Type": f"{content_type}; charset=utf-8"}
-        return await self._post(path, params, lambda r: r.content, content=content, headers=headers)  # type: ignore[no-any-return]
+        """POST raw ``content`` and return the raw answer (raises the taxonomy's errors).
+        ``headers`` are added to the request and may replace the ``Content-Type`` (a function is
+        called again for every attempt)."""
+
+        def all_headers() -> httpx.Headers:
+            merged = httpx.Headers({"Content-Type": f"{content_type}; charset=utf-8"})
+            merged.update(headers() if callable(headers) else headers or {})  # case-insensitive
+            return merged
+
+        return await self._post(path, params, lambda r: r.content, content=content, headers=all_headers)  # type: ignore[no-any-return]
