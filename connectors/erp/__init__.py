@@ -1,6 +1,6 @@
 """ERP connectors: what the hub sends to the supplier's ERP and reads back from it.
 
-Built-ins (Kingdee K/3 Cloud REST; planned: Dynamics NAV SOAP) and third-party connectors
+Built-ins (Kingdee K/3 Cloud REST, Dynamics NAV SOAP) and third-party connectors
 implement :class:`ErpConnector`; a connector that can read a customer's credit also implements
 :class:`CreditReader`. Every push is **idempotent at the peer**: before creating a document the
 connector looks it up by the hub's ``reference`` (the order number) and returns the existing one,

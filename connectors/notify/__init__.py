@@ -1,6 +1,6 @@
 """Notifiers: tell people in WeCom, DingTalk, Feishu, or a customer's own system (webhook).
 
-Built-ins (planned: WeCom robot, DingTalk robot, Feishu bot, Standard Webhooks) and third-party
+Built-ins (WeCom robot, DingTalk robot, Feishu bot, Standard Webhooks, log, null) and third-party
 notifiers implement :class:`Notifier`. Which event goes to which notifier is configured in the
 hub's connector file; a notifier only sends what it is given.
 """
