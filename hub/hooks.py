@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,6 +31,8 @@ from jobs.integration import inbound_payloads
 __all__ = ["Hooks"]
 
 log = logging.getLogger("hub.hooks")
+
+MAX_EVENT_ID = 200  # inbound_events.event_id
 
 
 class Hooks:
@@ -81,14 +83,24 @@ class Hooks:
             log.exception("hook %s: the connector failed to read a callback", role)
             return self._answer(connector, False, "could not be processed; try again later", 503)
         payloads = inbound_payloads(events)
+        for event_id, _kind, _payload in payloads:
+            if not event_id or len(event_id) > MAX_EVENT_ID or "\x00" in event_id:
+                return self._answer(
+                    connector, False, f"event ids must be 1 to {MAX_EVENT_ID} characters", 400
+                )
+        recorded: list[int] = []
         for attempt in (1, 2):
             try:
                 async with self.db.write() as session:
                     recorded = await record_inbound(session, role, payloads)
                 break
             except IntegrityError:
-                if attempt == 2:  # pragma: no cover - a second race on the same ids
-                    raise
                 # A concurrent delivery of the same event committed first: this one is a replay.
+                if attempt == 2:
+                    log.warning("hook %s: could not record a callback twice in a row", role)
+                    return self._answer(connector, False, "could not be recorded; try again later", 503)
+            except SQLAlchemyError:  # database away or busy: the sender retries, nothing was kept
+                log.exception("hook %s: could not record a callback", role)
+                return self._answer(connector, False, "could not be recorded; try again later", 503)
         duplicates = len(payloads) - len(recorded)
         return self._answer(connector, True, "", 200, received=len(recorded), duplicates=duplicates)

@@ -27,22 +27,31 @@
 4. **Notifications are digested**: a run of a ``notify`` job takes the other due jobs of the same
    notifier with it (up to :data:`DIGEST_MAX`) and sends one message, so a rate-limited robot
    gets fewer, fuller messages and nothing is dropped. Notifiers that deliver one event per
-   request (``digest = False``, the webhook notifier) are never digested.
+   request (``digest = False``, the webhook notifier) are never digested; their jobs travel
+   up to :data:`JOBS_PER_MESSAGE` per Dramatiq message instead, each still claimed, called
+   and recorded on its own terms (:func:`run_jobs`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import dramatiq
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Integer, Table, and_, any_, bindparam, null, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -53,22 +62,25 @@ from connectors.wms import OutboundLine, OutboundOrder, ShipmentConfirmed, Stock
 from hub.db import Database
 from hub.domain.base import utcnow
 from hub.domain.customers.models import Customer
+from hub.domain.fastsql import Statement, is_postgresql
 from hub.domain.integration import services as integration
 from hub.domain.integration.models import IntegrationJob, JobStatus
 from hub.domain.inventory.models import Reservation, Stock, Warehouse
-from hub.domain.orders.models import Order
+from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.outbox.models import OutboxEvent
 from hub.integration import IntegrationConfig, JobPolicy
 from jobs import handlers
 
 __all__ = [
     "DIGEST_MAX",
+    "JOBS_PER_MESSAGE",
     "JobDispatcher",
     "configure",
     "config",
     "declare",
     "inbound_payloads",
     "run_job",
+    "run_jobs",
 ]
 
 log = logging.getLogger("jobs.integration")
@@ -78,6 +90,13 @@ LEASE = timedelta(seconds=120)  # longer than any connector call with its quick 
 OVERDUE = timedelta(seconds=60)  # a due job not run this long after: its message was lost
 DIGEST_MAX = 20
 QUEUE = "integration"
+# Notify jobs of notifiers that are never digested (one call per event: webhook, null) go to the
+# worker up to this many per message (see run_jobs): Dramatiq's cost per message and the claim's
+# and the outcome's transactions are paid once per message, not once per job.
+JOBS_PER_MESSAGE = 20
+# ...spread over at least this many messages when fewer are due, so that a handful of jobs still
+# runs on several worker threads at once (the default worker threads of hub worker).
+SPREAD = 4
 
 _state: dict[str, Any] = {"config": IntegrationConfig(), "connectors": {}, "lease": LEASE, "overdue": OVERDUE}
 
@@ -124,13 +143,49 @@ async def close_connectors() -> None:
 # --- 1. events become jobs ------------------------------------------------------------------
 
 
+_jobs = cast(Table, IntegrationJob.__table__)
+
+
+def _insert_job(insert: Any) -> Any:
+    # A job is created once: the key is unique, and an insert of an existing key does nothing
+    # (it waits for a concurrent insert of the same key to commit or roll back first).
+    return (
+        insert(_jobs)
+        .values(
+            key=bindparam("key"),
+            role=bindparam("role"),
+            operation=bindparam("operation"),
+            entity=bindparam("entity"),
+            entity_id=bindparam("entity_id"),
+            event_id=bindparam("event_id"),
+            payload=bindparam("payload"),
+            status=JobStatus.PENDING.value,
+            attempts=0,
+            max_attempts=bindparam("max_attempts"),
+            next_attempt_at=bindparam("now"),
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(_jobs.c.id)
+    )
+
+
+_INSERT_JOB = Statement(_insert_job(sqlite_insert), pg=_insert_job(pg_insert))
+
+
 async def _add(session: AsyncSession, event: OutboxEvent, role: str, operation: str, entity: str,
                entity_id: int, part: str = "", payload: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """Create the job unless it exists, in the handler's transaction (one statement: this runs
+    for every event a rule matches)."""
     key = f"{role}:{operation}:{entity}:{entity_id}{':' + part if part else ''}"
-    await integration.enqueue_job(
-        session, key=key, role=role, operation=operation, entity=entity, entity_id=entity_id,
-        max_attempts=config().policy(operation).max_attempts, payload=payload, event_id=event.id,
-    )  # fmt: skip
+    data: Any = payload or {}
+    await _INSERT_JOB.all(session, {
+        "key": key, "role": role, "operation": operation, "entity": entity, "entity_id": entity_id,
+        "event_id": event.id, "max_attempts": config().policy(operation).max_attempts, "now": utcnow(),
+        # Statement runs on asyncpg directly on PostgreSQL, which takes JSON as text.
+        "payload": json.dumps(data) if is_postgresql(session) else data,
+    })  # fmt: skip
 
 
 async def _warehouses(session: AsyncSession, order_id: int) -> list[str]:
@@ -145,11 +200,22 @@ async def _warehouses(session: AsyncSession, order_id: int) -> list[str]:
     return list(rows)
 
 
+NOT_PUSHED = "not pushed: the order was cancelled first"
+_PUSHES = ("push_sales_order", "push_outbound")
+
+
 async def on_event(session: AsyncSession, event: OutboxEvent) -> None:
     """The ``integration`` outbox handler: the jobs an event asks for."""
     cfg = config()
     kind = event.kind
     if kind == "order.approved":
+        # Events are not handled in order: an order already cancelled when its approval is
+        # handled (a backlog; or its cancellation was handled first and found nothing to cancel)
+        # gets its pushes as CANCELLED, never sent. The row lock makes a cancellation committing
+        # meanwhile wait for these jobs, so that its handler, which runs after it, finds them.
+        status = await session.scalar(
+            select(Order.status).where(Order.id == event.aggregate_id).with_for_update()
+        )
         if cfg.has("erp"):
             await _add(session, event, "erp", "push_sales_order", "order", event.aggregate_id)
         if cfg.has("wms"):
@@ -158,12 +224,25 @@ async def on_event(session: AsyncSession, event: OutboxEvent) -> None:
                 part = code if len(codes) > 1 else ""
                 await _add(session, event, "wms", "push_outbound", "order", event.aggregate_id, part,
                            {"warehouse": code, "split": len(codes) > 1})  # fmt: skip
+        if status == OrderStatus.CANCELLED:
+            now = utcnow()
+            await session.execute(
+                update(IntegrationJob)
+                .where(IntegrationJob.entity == "order", IntegrationJob.entity_id == event.aggregate_id)
+                .where(IntegrationJob.operation.in_(_PUSHES))
+                .where(IntegrationJob.status == JobStatus.PENDING.value)
+                .values(status=JobStatus.CANCELLED.value, last_error=NOT_PUSHED)
+                .values(updated_at=now, finished_at=now)
+                .execution_options(synchronize_session=False)
+            )
     elif kind == "order.cancelled":
         pushes = await session.scalars(
             select(IntegrationJob).where(
                 IntegrationJob.entity == "order",
                 IntegrationJob.entity_id == event.aggregate_id,
-                IntegrationJob.operation.in_(("push_sales_order", "push_outbound")),
+                IntegrationJob.operation.in_(_PUSHES),
+                # CANCELLED already: never sent (above), or its cancel job exists
+                IntegrationJob.status != JobStatus.CANCELLED.value,
             )
         )
         for push in pushes:
@@ -207,10 +286,18 @@ class Claimed:
     event_id: int | None
     binding: ExternalRef | None
     others: list[int]  # notify jobs digested into this run
+    lease: datetime | None = None  # this run's token: its outcome is recorded only while it holds it
+
+
+EARLY = timedelta(seconds=1)  # a retry message this much early still runs
+
+
+class _Cancelled(Exception):
+    """The order was cancelled: its push is not wanted any more."""
 
 
 class _Wait(Exception):
-    """Not now, and not an attempt: another job must finish first."""
+    """Not now, and not an attempt: another job must finish first, or it is not due yet."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -244,16 +331,13 @@ async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
             await session.execute(
                 update(IntegrationJob)
                 .where(IntegrationJob.key == push_key)
-                .where(
-                    IntegrationJob.status.in_(
-                        (JobStatus.PENDING.value, JobStatus.RETRYING.value, JobStatus.FAILED.value)
-                    )
-                )  # fmt: skip
+                # waiting, failed, or held by a worker whose lease ran out (it died)
+                .where(or_(_open(now), IntegrationJob.status == JobStatus.FAILED.value))
                 .values(
                     status=JobStatus.CANCELLED.value,
                     updated_at=now,
                     finished_at=now,
-                    last_error="not pushed: the order was cancelled first",
+                    last_error=NOT_PUSHED,
                 )  # fmt: skip
             )
             running = await session.scalar(
@@ -265,6 +349,9 @@ async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
             )
             if running is not None:
                 raise _Wait(2.0)
+        if job.status == JobStatus.RETRYING.value and job.next_attempt_at > now + EARLY:
+            # An early message (sent again while Dramatiq still holds the delayed retry): wait.
+            raise _Wait((job.next_attempt_at - now).total_seconds())
         claimed = await session.execute(
             update(IntegrationJob)
             .where(IntegrationJob.id == job_id, _open(now))
@@ -288,6 +375,8 @@ async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
                     .where(IntegrationJob.id != job.id, _open(now), IntegrationJob.next_attempt_at <= now)
                     .order_by(IntegrationJob.id)
                     .limit(DIGEST_MAX - 1)
+                    # jobs another run is claiming are left to it: no waiting, no deadlock
+                    .with_for_update(skip_locked=True)
                 )
             )
             if due:
@@ -308,7 +397,8 @@ async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
         bound = await integration.binding(session, job.role, entity, job.entity_id)
         return Claimed(job.id, job.role, job.operation, job.entity, job.entity_id, dict(job.payload),
                        job.attempts, job.max_attempts, job.event_id,
-                       ExternalRef(bound.external_id, bound.number) if bound else None, others)  # fmt: skip
+                       ExternalRef(bound.external_id, bound.number) if bound else None,
+                       others, lease)  # fmt: skip
 
 
 def connector_class(role: str) -> type | None:
@@ -318,12 +408,15 @@ def connector_class(role: str) -> type | None:
 
 async def _finish(db: Database, job: Claimed, status: JobStatus, *, error: str | None = None,
                   ref: ExternalRef | None = None, retry_at: datetime | None = None) -> None:  # fmt: skip
+    """Record the outcome of this run, only while it still holds its lease (a run that outlived
+    it changes nothing). Notifications digested into a run that did not succeed go back to
+    RETRYING with their attempt undone: each fails only by its own attempts."""
     now = utcnow()
-    ids = [job.id, *job.others]
+    ids = [job.id, *job.others] if status == JobStatus.SUCCEEDED else [job.id]
     values: dict[str, Any] = {"status": status.value, "updated_at": now, "lease_until": None}
     if error is not None or status == JobStatus.SUCCEEDED:
         values["last_error"] = error
-    if status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+    if status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
         values["finished_at"] = now
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
@@ -334,12 +427,29 @@ async def _finish(db: Database, job: Claimed, status: JobStatus, *, error: str |
         if ref is not None and job.operation.startswith("push_"):
             entity = _binding_entity(job.operation, job.payload)
             await integration.bind(session, job.role, entity, job.entity_id, ref.external_id, ref.number)
+        mine = [IntegrationJob.status == JobStatus.RUNNING.value]
+        if job.lease is not None:
+            mine.append(IntegrationJob.lease_until == job.lease)
         await session.execute(
             update(IntegrationJob)
-            .where(IntegrationJob.id.in_(ids), IntegrationJob.status == JobStatus.RUNNING.value)
+            .where(IntegrationJob.id.in_(ids), *mine)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        if status != JobStatus.SUCCEEDED and job.others:
+            await session.execute(
+                update(IntegrationJob)
+                .where(IntegrationJob.id.in_(job.others), *mine)
+                .values(
+                    status=JobStatus.RETRYING.value,
+                    lease_until=None,
+                    updated_at=now,
+                    attempts=IntegrationJob.attempts - 1,
+                    next_attempt_at=retry_at or now,
+                    enqueued_at=None,
+                )  # fmt: skip
+                .execution_options(synchronize_session=False)
+            )
 
 
 def backoff(policy: JobPolicy, attempt: int, retry_after: float | None = None) -> float:
@@ -365,29 +475,210 @@ async def run_job(db: Database, job_id: int) -> str:
         raise dramatiq.Retry(delay=int(wait.seconds * 1000)) from None
     if job is None:
         return "skipped"
+    # Never outlive the lease: after it another run may take the job over.
+    limit = max((job.lease - utcnow()).total_seconds() - 5.0, 1.0) if job.lease else None
     try:
-        ref = await OPERATIONS[job.operation](db, job)
-    except PermanentError as e:
-        await _finish(db, job, JobStatus.FAILED, error=_text(e))
-        log.warning("job %s (%s %s) failed permanently: %s", job.id, job.role, job.operation, _text(e))
-        return "failed"
-    except Exception as e:  # noqa: BLE001 - transient, conflict, or a bug: retried under the policy
-        if not isinstance(e, ConnectorError):
-            log.exception("job %s (%s %s) raised unexpectedly", job.id, job.role, job.operation)
-        error = _text(e)
-        if job.attempts >= job.max_attempts:
-            await _finish(db, job, JobStatus.FAILED, error=f"{error} (gave up after {job.attempts} attempts)")
-            log.warning("job %s (%s %s) gave up: %s", job.id, job.role, job.operation, error)
+        async with asyncio.timeout(limit):
+            ref = await OPERATIONS[job.operation](db, job)
+    except _Cancelled:
+        await _finish(db, job, JobStatus.CANCELLED, error=NOT_PUSHED)
+        return "cancelled"
+    except Exception as e:  # noqa: BLE001 - permanent, transient, conflict, or a bug: see _failed
+        if isinstance(e, TimeoutError):
+            e = TransientError(f"no result within {limit:.0f} s (the job's lease)")
+        delay = await _failed(db, job, e)
+        if delay is None:
             return "failed"
-        retry_after = e.retry_after if isinstance(e, TransientError) else None
-        if isinstance(e, ConflictError):
-            retry_after = max(retry_after or 0.0, config().policy(job.operation).min_backoff * 4)
-        delay = backoff(config().policy(job.operation), job.attempts, retry_after)
-        await _finish(db, job, JobStatus.RETRYING, error=error, retry_at=utcnow() + timedelta(seconds=delay))
-        log.info("job %s (%s %s) retries in %.1f s: %s", job.id, job.role, job.operation, delay, error)
         raise dramatiq.Retry(delay=int(delay * 1000)) from None
     await _finish(db, job, JobStatus.SUCCEEDED, ref=ref)
     return "succeeded"
+
+
+async def _failed(db: Database, job: Claimed, e: Exception) -> float | None:
+    """Record that a run of ``job`` raised ``e`` (call it while handling ``e``): FAILED after a
+    permanent refusal or with no attempts left (None), else RETRYING under the operation's
+    policy: the seconds until the next attempt."""
+    if isinstance(e, PermanentError):
+        await _finish(db, job, JobStatus.FAILED, error=_text(e))
+        log.warning("job %s (%s %s) failed permanently: %s", job.id, job.role, job.operation, _text(e))
+        return None
+    # Transient, conflict, or a bug: retried under the policy.
+    if not isinstance(e, ConnectorError):
+        # The type only at ERROR: a library's message may quote a URL with a key in it.
+        log.error("job %s (%s %s) raised %s", job.id, job.role, job.operation, type(e).__name__)
+        log.debug("job %s traceback", job.id, exc_info=e)
+    error = _text(e)
+    if job.attempts >= job.max_attempts:
+        await _finish(db, job, JobStatus.FAILED, error=f"{error} (gave up after {job.attempts} attempts)")
+        log.warning("job %s (%s %s) gave up: %s", job.id, job.role, job.operation, error)
+        return None
+    retry_after = e.retry_after if isinstance(e, TransientError) else None
+    if isinstance(e, ConflictError):
+        retry_after = max(retry_after or 0.0, config().policy(job.operation).min_backoff * 4)
+    delay = backoff(config().policy(job.operation), job.attempts, retry_after)
+    await _finish(db, job, JobStatus.RETRYING, error=error, retry_at=utcnow() + timedelta(seconds=delay))
+    log.info("job %s (%s %s) retries in %.1f s: %s", job.id, job.role, job.operation, delay, error)
+    return delay
+
+
+# --- 3b. several notify jobs in one run ------------------------------------------------------
+
+_OPEN_NOW = or_(
+    _jobs.c.status == JobStatus.PENDING.value,
+    _jobs.c.status == JobStatus.RETRYING.value,
+    and_(_jobs.c.status == JobStatus.RUNNING.value, _jobs.c.lease_until < bindparam("now")),
+)
+_CLAIM_MANY = (
+    update(_jobs)
+    .where(_jobs.c.operation == "notify", _OPEN_NOW)
+    .values(
+        status=JobStatus.RUNNING.value,
+        lease_until=bindparam("lease"),
+        attempts=_jobs.c.attempts + 1,
+        updated_at=bindparam("now"),
+    )
+    .returning(
+        _jobs.c.id, _jobs.c.role, _jobs.c.entity_id, _jobs.c.event_id, _jobs.c.attempts, _jobs.c.max_attempts
+    )
+)
+_RENEW = (
+    update(_jobs)
+    .where(_jobs.c.status == JobStatus.RUNNING.value, _jobs.c.lease_until == bindparam("held"))
+    .values(lease_until=bindparam("lease"), updated_at=bindparam("now"))
+    .returning(_jobs.c.id)
+)
+_SUCCEEDED = (
+    update(_jobs)
+    .where(_jobs.c.status == JobStatus.RUNNING.value, _jobs.c.lease_until == bindparam("held"))
+    .values(
+        status=JobStatus.SUCCEEDED.value,
+        updated_at=bindparam("now"),
+        lease_until=null(),
+        last_error=null(),
+        finished_at=bindparam("now"),
+    )
+)
+
+
+def _for_ids(stmt: Any) -> Statement:
+    return Statement(
+        stmt.where(_jobs.c.id.in_(bindparam("ids", expanding=True))),
+        pg=stmt.where(_jobs.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
+    )
+
+
+_CLAIM_MANY_IDS = _for_ids(_CLAIM_MANY)
+_RENEW_IDS = _for_ids(_RENEW)
+_SUCCEEDED_IDS = _for_ids(_SUCCEEDED)
+_outbox = OutboxEvent.__table__
+_EVENT_KEYS = tuple(c.key for c in _outbox.c)
+_EVENTS = Statement(
+    select(*_outbox.c).where(_outbox.c.id.in_(bindparam("ids", expanding=True))),
+    pg=select(*_outbox.c).where(_outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
+)
+# A batch holds its lease from one claim; before a call made later than this after the lease was
+# set (an earlier call of the batch was slow), the lease of the jobs still to run is renewed, so
+# every call starts with about a whole lease ahead of it, as a job run alone does.
+RENEW_AFTER = 1.0
+
+
+def batched(operation: str, role: str) -> bool:
+    """Whether the dispatcher may send this job with others in one message (see run_jobs)."""
+    return operation == "notify" and getattr(connector_class(role), "digest", True) is False
+
+
+async def run_jobs(db: Database, job_ids: Sequence[int]) -> dict[int, str]:
+    """Run several ``notify`` jobs of notifiers that are never digested (one connector call per
+    job), sent in one message; what became of each (as :func:`run_job` says it).
+
+    The same rules as :func:`run_job`, per job: each is claimed with a lease (all in one
+    conditional UPDATE, so a job that is done, failed, cancelled or held by another worker is
+    skipped), the connector is called outside any transaction, once per job, one job after the
+    other in id order, then the outcomes are recorded: the jobs that succeeded in one UPDATE,
+    a failure as :func:`run_job` records it. A job to retry is sent again on its own, delayed
+    by its backoff (Dramatiq cannot retry one job of a message). A single id runs as
+    :func:`run_job` (and raises its ``dramatiq.Retry``).
+    """
+    if len(job_ids) == 1:
+        return {job_ids[0]: await run_job(db, job_ids[0])}
+    outcomes = dict.fromkeys(job_ids, "skipped")
+    now = utcnow()
+    held = now + _state["lease"]
+    async with db.write() as session:
+        rows = await _CLAIM_MANY_IDS.all(session, {"ids": list(job_ids), "now": now, "lease": held})
+    if not rows:
+        return outcomes
+    held_since = time.monotonic()
+    jobs = sorted(
+        (Claimed(r[0], r[1], "notify", "event", r[2], {}, r[4], r[5], r[3], None, [], held) for r in rows),
+        key=lambda j: j.id,
+    )
+    messages: dict[int, Message | None] = {}
+    broken: dict[int, Exception] = {}
+    async with db.read() as session:
+        found = await _EVENTS.all(session, {"ids": sorted({j.entity_id for j in jobs})})
+        events = {e.id: e for e in (OutboxEvent(**dict(zip(_EVENT_KEYS, r, strict=True))) for r in found)}
+        for job in jobs:
+            event = events.get(job.entity_id)
+            try:
+                messages[job.id] = None if event is None else await describe_event(session, event)
+            except Exception as e:  # noqa: BLE001 - recorded below as a failure of this job
+                broken[job.id] = e
+    succeeded: list[int] = []
+    retries: list[tuple[int, float]] = []
+    lost: set[int] = set()
+    for n, job in enumerate(jobs):
+        if time.monotonic() - held_since > RENEW_AFTER:
+            # A slow batch: record what succeeded so far, and hold the rest for a whole lease.
+            await _succeeded(db, succeeded, outcomes, held)
+            succeeded = []
+            held, kept = await _renew(db, [j.id for j in jobs[n:]], held)
+            for later in jobs[n:]:
+                later.lease = held
+            held_since = time.monotonic()
+            lost.update(j.id for j in jobs[n:] if j.id not in kept)
+        if job.id in lost:  # its lease ran out meanwhile: another worker may hold it now
+            continue
+        try:
+            if job.id in broken:
+                raise broken[job.id]
+            message = messages[job.id]
+            if message is not None:  # the event is gone: nothing to say (as a single run)
+                await connector(job.role).send(message)
+        except Exception as e:  # noqa: BLE001 - as run_job: see _failed
+            delay = await _failed(db, job, e)
+            outcomes[job.id] = "failed" if delay is None else "retry"
+            if delay is not None:
+                retries.append((job.id, delay))
+            continue
+        succeeded.append(job.id)
+    await _succeeded(db, succeeded, outcomes, held)
+    for job_id, delay in retries:
+        await asyncio.to_thread(_send_later, "notify", job_id, int(delay * 1000))
+    return outcomes
+
+
+async def _succeeded(db: Database, ids: list[int], outcomes: dict[int, str], held: datetime) -> None:
+    if ids:
+        async with db.write() as session:
+            await _SUCCEEDED_IDS.all(session, {"ids": ids, "now": utcnow(), "held": held})
+        outcomes.update(dict.fromkeys(ids, "succeeded"))
+
+
+async def _renew(db: Database, ids: list[int], held: datetime) -> tuple[datetime, set[int]]:
+    """Extend the lease of the jobs of a batch still to run; the new lease and the ids still held."""
+    lease = utcnow() + _state["lease"]
+    async with db.write() as session:
+        rows = await _RENEW_IDS.all(session, {"ids": ids, "held": held, "lease": lease, "now": utcnow()})
+    return lease, {r[0] for r in rows}
+
+
+def _send_later(operation: str, job_id: int, delay_ms: int) -> None:
+    actor = ACTORS.get(operation)
+    if actor is None:  # no broker in this process (tests): the dispatcher sends it once overdue
+        log.warning("job %s to retry is not sent: no %s actor declared", job_id, operation)
+        return
+    actor.send_with_options(args=(job_id,), delay=delay_ms)
 
 
 def _text(e: BaseException) -> str:
@@ -416,6 +707,8 @@ async def _push_sales_order(db: Database, job: Claimed) -> ExternalRef:
     if job.binding is not None:
         return job.binding
     o = await _order(db, job.entity_id)
+    if o.status == OrderStatus.CANCELLED:
+        raise _Cancelled
     lines = tuple(
         SalesLine(x.line_no, x.sku, x.name, x.quantity, x.unit_price, x.line_total) for x in o.lines
     )
@@ -434,6 +727,8 @@ async def _push_outbound(db: Database, job: Claimed) -> ExternalRef:
         return job.binding
     warehouse = str(job.payload["warehouse"])
     o = await _order(db, job.entity_id)
+    if o.status == OrderStatus.CANCELLED:
+        raise _Cancelled
     async with db.read() as session:
         rows = await session.execute(
             select(Reservation.quantity, Stock.product_id)
@@ -577,9 +872,8 @@ def inbound_payloads(events: list[WmsEvent]) -> list[tuple[str, str, dict[str, A
             }
             out.append((e.event_id, "shipment", shipped))
         elif isinstance(e, StockChanged):
-            out.append(
-                (e.event_id, "stock_delta", {"sku": e.sku, "warehouse": e.warehouse_code, "delta": e.delta})
-            )
+            delta = {"sku": e.sku, "warehouse": e.warehouse_code, "delta": e.delta, "order": e.order_code}
+            out.append((e.event_id, "stock_delta", delta))
         elif isinstance(e, StockReport):
             out.append((e.event_id, "stock_levels", {
                 "warehouse": e.warehouse_code, "asOf": e.as_of.isoformat(),
@@ -600,6 +894,11 @@ async def apply_inbound(session: AsyncSession, event: OutboxEvent) -> None:
         if not applied:
             log.info("shipment for %s not applied (unknown order or not APPROVED)", p["reference"])
     elif event.kind == "inbound.stock_delta":
+        if p.get("order") and HUB_ORDER.fullmatch(str(p["order"])):
+            # The WMS reports the goods of one of our orders leaving: its shipment confirmation
+            # already took them out of on-hand stock (with the order's reservations).
+            log.info("stock change for order %s skipped: the shipment accounts for it", p["order"])
+            return
         if not await integration.apply_stock_delta(
             session, str(p["sku"]), str(p["warehouse"]), int(p["delta"])
         ):
@@ -612,6 +911,7 @@ async def apply_inbound(session: AsyncSession, event: OutboxEvent) -> None:
             )
 
 
+HUB_ORDER = re.compile(r"SO\d{8}(-[A-Za-z0-9_.-]+)?")  # an order number, or a split's reference
 handlers.register(
     "inbound", {"inbound.shipment", "inbound.stock_delta", "inbound.stock_levels"}, apply_inbound
 )
@@ -659,6 +959,8 @@ async def reconcile(db: Database, roles: list[str]) -> list[Drift]:
 
 # --- 2. the dispatcher ----------------------------------------------------------------------
 
+DISPATCH_BATCH = 200  # jobs read per round
+
 
 class JobDispatcher:
     """Sends jobs to their actors: new ones at once, lost ones once overdue. Like the outbox
@@ -692,7 +994,7 @@ class JobDispatcher:
             and_(IntegrationJob.enqueued_at < late, IntegrationJob.next_attempt_at < late),
         )
         stmt = (
-            select(IntegrationJob.id, IntegrationJob.operation)
+            select(IntegrationJob.id, IntegrationJob.operation, IntegrationJob.role)
             .where(
                 or_(
                     and_(IntegrationJob.status.in_((JobStatus.PENDING.value, JobStatus.RETRYING.value)), due),
@@ -704,30 +1006,55 @@ class JobDispatcher:
                 )
             )  # fmt: skip
             .order_by(IntegrationJob.id)
-            .limit(200)
+            .limit(DISPATCH_BATCH)
         )
-        async with self.db.read() as session:
+        async with self.db.read() as session:  # cheap check, no write transaction when idle
             rows = list((await session.execute(stmt)).all())
         if not rows:
             return 0
-        await asyncio.to_thread(self._send_all, rows)
+        if self.db.is_sqlite:
+            # One process per SQLite file: no broker I/O under SQLite's write lock.
+            await asyncio.to_thread(self._send_all, rows)
+            async with self.db.write() as session:
+                await session.execute(self._mark(rows, now))
+            return len(rows)
         async with self.db.write() as session:
-            await session.execute(
-                update(IntegrationJob)
-                .where(IntegrationJob.id.in_([r[0] for r in rows]))
-                .values(enqueued_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            # Every hub process runs a dispatcher: each sends the jobs the others have not
+            # locked, so that a new job is sent once, not once per process.
+            rows = list((await session.execute(stmt.with_for_update(skip_locked=True))).all())
+            if not rows:
+                return 0
+            await asyncio.to_thread(self._send_all, rows)
+            await session.execute(self._mark(rows, now))
         return len(rows)
 
+    @staticmethod
+    def _mark(rows: list[Any], now: datetime) -> Any:
+        return (
+            update(IntegrationJob)
+            .where(IntegrationJob.id.in_([r[0] for r in rows]))
+            .values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
     def _send_all(self, rows: list[Any]) -> None:
-        for job_id, operation in rows:
-            self.send(operation, job_id)
+        together: list[int] = []
+        for job_id, operation, role in rows:
+            if batched(operation, role):
+                together.append(job_id)
+            else:
+                self.send(operation, job_id)
+        # Several per message (run_jobs), spread over several messages when only a few are due.
+        size = min(JOBS_PER_MESSAGE, max(1, math.ceil(len(together) / SPREAD)))
+        for i in range(0, len(together), size):
+            chunk = together[i : i + size]
+            self.send("notify", chunk if len(chunk) > 1 else chunk[0])
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.dispatch_once()
+                while await self.dispatch_once() == DISPATCH_BATCH:
+                    pass  # more are due: send them now, not an interval later
                 role = self._pull_due()
                 if role is not None:
                     await asyncio.to_thread(self.send, "pull_stock", role)  # type: ignore[arg-type]
@@ -761,8 +1088,11 @@ def declare(broker: dramatiq.Broker, db: Callable[[], Database]) -> None:
     for operation in OPERATIONS:
         policy = config().policy(operation)
 
-        async def run(job_id: int, _op: str = operation) -> None:
-            await run_job(db(), job_id)
+        async def run(job_id: int | list[int], _op: str = operation) -> None:
+            if isinstance(job_id, list):  # several notify jobs (see JobDispatcher._send_all)
+                await run_jobs(db(), job_id)
+            else:
+                await run_job(db(), job_id)
 
         ACTORS[operation] = dramatiq.actor(
             run,
@@ -786,5 +1116,5 @@ def declare(broker: dramatiq.Broker, db: Callable[[], Database]) -> None:
     )  # fmt: skip
 
 
-def send(operation: str, arg: int | str) -> None:
+def send(operation: str, arg: int | str | list[int]) -> None:
     ACTORS[operation].send(arg)

@@ -4,6 +4,10 @@ It reads unpublished rows in id order, sends them in batches to the ``handle_eve
 them published. A crash between the two sends the event again after a restart; handlers are
 idempotent (see :mod:`jobs.actors`). On PostgreSQL, rows are claimed with
 ``FOR UPDATE SKIP LOCKED`` so several relays (one per API process) share the work.
+
+An event published but still not handled ``redeliver_after`` seconds later is published again:
+the broker lost it (Redis restarted without its data, a queue flushed). Handling is exactly once
+per handler, so a second message for an event still in the queue costs a no-op.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -31,10 +36,18 @@ _PENDING = (
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, publish: Callable[[list[int]], None], interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        publish: Callable[[list[int]], None],
+        interval: float = 0.2,
+        redeliver_after: float = 300.0,
+    ) -> None:
         self.db = db
         self.publish = publish  # blocking (Redis I/O): runs in a thread
         self.interval = interval
+        self.redeliver_after = redeliver_after
+        self._next_redelivery = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -65,6 +78,28 @@ class OutboxRelay:
             await session.execute(self._mark(ids))
         return len(ids)
 
+    async def redeliver_once(self) -> int:
+        """Publish again events published more than ``redeliver_after`` seconds ago and still not
+        handled; returns how many."""
+        late = utcnow() - timedelta(seconds=self.redeliver_after)
+        stmt = (
+            select(OutboxEvent.id)
+            .where(OutboxEvent.handled_at.is_(None), OutboxEvent.published_at < late)
+            .order_by(OutboxEvent.id)
+            .limit(BATCH)
+        )
+        async with self.db.read() as session:
+            ids = list((await session.execute(stmt)).scalars())
+        if not ids:
+            return 0
+        log.warning(
+            "publishing again %d event(s) not handled %.0f s after publishing", len(ids), self.redeliver_after
+        )
+        await asyncio.to_thread(self.publish, ids)
+        async with self.db.write() as session:
+            await session.execute(self._mark(ids).where(OutboxEvent.published_at < late))
+        return len(ids)
+
     @staticmethod
     def _mark(ids: list[int]):  # type: ignore[no-untyped-def]
         return (
@@ -78,6 +113,10 @@ class OutboxRelay:
             try:
                 while await self.relay_once() == BATCH:
                     pass
+                now = asyncio.get_running_loop().time()
+                if now >= self._next_redelivery:
+                    self._next_redelivery = now + max(self.redeliver_after / 4, self.interval)
+                    await self.redeliver_once()
             except Exception:  # the broker or database is away: keep the rows, try again
                 log.exception("outbox relay failed; retrying")
             try:

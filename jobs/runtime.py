@@ -81,7 +81,7 @@ class JobRuntime:
             self.worker = dramatiq.Worker(self.broker, worker_threads=self.worker_threads)
             self.worker.start()
             log.info("in-process job worker started")
-        self.relay = OutboxRelay(self.db, publish)
+        self.relay = OutboxRelay(self.db, publish, redeliver_after=self.settings.event_redeliver_seconds)
         self.relay.start()
         self.dispatcher = integration.JobDispatcher(self.db, integration.send)
         self.dispatcher.start()

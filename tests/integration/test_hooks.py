@@ -107,24 +107,32 @@ async def test_a_shipment_confirmation_ships_the_order_once(hub: Hub) -> None:
     )
     shipped = [e for e in data["order"]["timeline"] if e["kind"] == "SHIPPED"]
     assert shipped == [{"kind": "SHIPPED", "message": "Shipped 3 unit(s) via SF, tracking SF900"}]
+    # and its goods left the warehouse: on hand down by 3, nothing reserved any more
+    assert await hub.stock("SKU-A") == [("W1", 7, 0), ("W2", 5, 0)]
+    # the WMS's own stock change for that shipment is not counted a second time
+    change = stock_change("CHG-SHIP", "SKU-A", -3).replace(b"</outBizCode>", b"</outBizCode><orderCode>SO00000001</orderCode>")
+    assert (await post_qimen(hub, STOCK, change)).status_code == 200
+    await drain(hub.db)
+    assert await hub.stock("SKU-A") == [("W1", 7, 0), ("W2", 5, 0)]
 
 
 @pytest.mark.parametrize(
     ("tamper", "at", "status"),
     [
-        ({"sign": "0" * 32}, None, 401),
-        ({"customerId": "OTHER"}, None, 401),  # signed parameters changed after signing
-        ({}, datetime.now(UTC) - timedelta(seconds=400), 401),  # stale
-        ({}, datetime.now(UTC) + timedelta(seconds=400), 401),  # from the future
-        ({"sign": "ünïcödé"}, None, 401),
+        ({"sign": "0" * 32}, 0, 401),
+        ({"customerId": "OTHER"}, 0, 401),  # signed parameters changed after signing
+        ({}, -400, 401),  # stale
+        ({}, 400, 401),  # from the future
+        ({"sign": "ünïcödé"}, 0, 401),
     ],
     ids=["bad-signature", "changed-parameter", "stale", "future", "non-ascii-signature"],
 )
 async def test_callbacks_that_do_not_verify_are_refused_and_write_nothing(
-    hub: Hub, tamper: dict[str, str], at: datetime | None, status: int
+    hub: Hub, tamper: dict[str, str], at: int, status: int
 ) -> None:
     before = await counts(hub)
-    response = await post_qimen(hub, CONFIRM, confirmation("SO00000001", "OBC-X"), at=at, **tamper)
+    sent = datetime.now(UTC) + timedelta(seconds=at)  # seconds off the hub's clock
+    response = await post_qimen(hub, CONFIRM, confirmation("SO00000001", "OBC-X"), at=sent, **tamper)
     assert response.status_code == status
     assert b"<flag>failure</flag>" in response.content
     assert await counts(hub) == before
@@ -163,6 +171,13 @@ async def test_malformed_bodies_that_verify_are_refused_with_400_and_write_nothi
     response = await post_qimen(hub, CONFIRM, body)
     assert response.status_code == 400
     assert b"<flag>failure</flag>" in response.content
+    assert await counts(hub) == before
+
+
+async def test_an_overlong_event_id_is_refused_not_a_500(hub: Hub) -> None:
+    before = await counts(hub)
+    response = await post_qimen(hub, STOCK, stock_change("X" * 250, "SKU-B", 1))
+    assert response.status_code == 400 and b"<flag>failure</flag>" in response.content
     assert await counts(hub) == before
 
 

@@ -56,3 +56,94 @@ async def test_an_approved_order_reaches_the_erp_and_the_wms_once(
     async with hub.db.read() as s:
         bound = {(b.role, b.entity, b.external_id) for b in await s.scalars(select(Binding))}
     assert bound == {("erp", "sales_order", "1"), ("wms", "outbound/W1", "1")}
+
+
+async def _approved(hub: Hub, quantity: int = 1) -> str:
+    order = await place_order(hub, quantity=quantity)
+    await approve(hub, order)
+    return order
+
+
+CANCEL = 'mutation($id: ID!) { orderCancel(id: $id, reason: "changed our mind") { errors { code } } }'
+
+
+async def test_a_push_whose_worker_died_is_not_made_after_the_order_was_cancelled(
+    hub: Hub, settings: Settings, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from hub.domain.base import utcnow
+    from hub.domain.integration.models import IntegrationJob
+    from hub.domain.outbox.models import OutboxEvent
+    from jobs.actors import deliver_events
+
+    use_connectors(settings, tmp_path, BASIC)
+    await hub.standard()
+    order = await _approved(hub)
+    async with hub.db.read() as s:
+        events = list(await s.scalars(select(OutboxEvent.id)))
+    await deliver_events(hub.db, events)
+    # a worker claimed the ERP push and died before calling the ERP: its lease ran out
+    async with hub.db.write() as s:
+        await s.execute(
+            update(IntegrationJob)
+            .where(IntegrationJob.operation == "push_sales_order")
+            .values(status="RUNNING", attempts=1, lease_until=utcnow() - timedelta(seconds=5))
+        )
+    # when the order is cancelled, and everything runs
+    assert (await hub.data(CANCEL, {"id": order}, as_="manager"))["orderCancel"]["errors"] == []
+    await drain(hub.db)
+    # then the ERP never holds a live sales order for it
+    erp = memory("erp")
+    assert all(ref in erp.cancelled for ref in erp.sales)
+    states = {(j.role, j.operation): j.status for j in await jobs(hub.db)}
+    assert states[("erp", "push_sales_order")] == "CANCELLED"
+
+
+async def test_a_failed_digest_fails_no_notification_before_its_own_attempts_are_used(
+    hub: Hub, settings: Settings, tmp_path: Path
+) -> None:
+    import dramatiq
+    from sqlalchemy import update
+
+    from hub.domain.integration.models import IntegrationJob
+    from jobs import integration
+
+    use_connectors(settings, tmp_path, BASIC.replace('connector = "log"', 'connector = "log"\nlevel = "INFO"'))
+    await hub.standard()
+    for _ in range(2):
+        await _approved(hub)
+    await drain(hub.db)
+    # given two notifications waiting, the first on its last attempt, and a failing chat tool
+    notify = [j for j in await jobs(hub.db) if j.operation == "notify"]
+    async with hub.db.write() as s:
+        await s.execute(update(IntegrationJob).where(IntegrationJob.id == notify[0].id)
+                        .values(status="RETRYING", attempts=notify[0].max_attempts - 1))  # fmt: skip
+        await s.execute(update(IntegrationJob).where(IntegrationJob.id == notify[1].id)
+                        .values(status="RETRYING", attempts=0))  # fmt: skip
+    log = memory("notify.sales")
+
+    async def broken(_message: object) -> None:
+        from connectors.sdk import TransientError
+
+        raise TransientError("chat tool down")
+
+    log.send = broken
+    with pytest.raises((dramatiq.Retry,)):
+        await integration.run_job(hub.db, notify[1].id)
+    # the digested one went back with its own attempt count; when it is due again it runs alone
+    from datetime import timedelta
+
+    from hub.domain.base import utcnow
+
+    async with hub.db.write() as s:
+        await s.execute(update(IntegrationJob).where(IntegrationJob.id == notify[0].id)
+                        .values(next_attempt_at=utcnow() - timedelta(seconds=1)))  # fmt: skip
+    outcome = await integration.run_job(hub.db, notify[0].id)
+    after = {j.id: (j.status, j.attempts) for j in await jobs(hub.db) if j.operation == "notify"}
+    # then only the one whose attempts are used up is FAILED; the other waits with its own count
+    assert outcome == "failed"
+    assert after[notify[0].id] == ("FAILED", notify[0].max_attempts)
+    assert after[notify[1].id][0] == "RETRYING" and after[notify[1].id][1] == 1

@@ -298,3 +298,27 @@ async def test_each_event_of_a_batch_meets_its_handlers_in_registration_order(db
     # then the B event met "first" before "second", as registered
     assert [name for kind, name in calls if kind == "kind.b"] == ["first", "second"]
     assert [name for kind, name in calls if kind == "kind.a"] == ["second"]
+
+
+async def test_events_a_broker_lost_are_published_again_once_overdue(db: Database, counting_handler: list[int]) -> None:
+    from datetime import timedelta
+
+    # given two events published 10 minutes ago, one handled and one lost by the broker, and a fresh one
+    async with db.write() as s:
+        lost = await record_event(s, "order.placed", "order", 1, {})
+        handled = await record_event(s, "order.placed", "order", 2, {})
+        fresh = await record_event(s, "order.placed", "order", 3, {})
+        long_ago = utcnow() - timedelta(minutes=10)
+        await s.execute(update(OutboxEvent).where(OutboxEvent.id.in_([lost, handled])).values(published_at=long_ago))
+        await s.execute(update(OutboxEvent).where(OutboxEvent.id == handled).values(handled_at=long_ago))
+        await s.execute(update(OutboxEvent).where(OutboxEvent.id == fresh).values(published_at=utcnow()))
+    sent: list[list[int]] = []
+    relay = OutboxRelay(db, sent.append, redeliver_after=300)
+    # when the relay looks for overdue events, twice
+    assert await relay.redeliver_once() == 1
+    assert await relay.redeliver_once() == 0  # just published again: not overdue any more
+    # then only the lost one was sent again, and delivering it runs the handler once
+    assert sent == [[lost]]
+    await deliver_events(db, sent[0])
+    await deliver_events(db, sent[0])
+    assert counting_handler == [lost]

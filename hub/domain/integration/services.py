@@ -29,6 +29,7 @@ from hub.domain.integration.models import (
     StockMark,
 )
 from hub.domain.inventory.models import Stock, Warehouse
+from hub.domain.inventory.services import consume_order
 from hub.domain.orders.models import Order, OrderEvent, OrderStatus, TimelineKind
 from hub.domain.outbox.services import record_event
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
@@ -272,6 +273,8 @@ async def apply_shipment(
     tracking_text = f", tracking {tracking}" if tracking else ""
     order.status = OrderStatus.SHIPPED.value
     order.updated_at = utcnow()
+    await session.flush()
+    await consume_order(session, order.id)
     session.add(OrderEvent(order_id=order.id, at=shipped_at, kind=TimelineKind.SHIPPED.value,
                            message=f"Shipped {units} unit(s){via}{tracking_text}", actor=source))  # fmt: skip
     await record_event(session, "order.shipped", "order", order.id,

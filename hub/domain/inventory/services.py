@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, any_, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, any_, bindparam, case, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,6 +28,7 @@ from hub.domain.inventory.models import Reservation, Stock, Warehouse
 from hub.domain.validation import check_code, check_text
 
 __all__ = [
+    "consume_order",
     "Allocation",
     "allocate",
     "Shortage",
@@ -237,5 +238,38 @@ async def release_order(session: AsyncSession, order_id: int) -> int:
     await session.execute(
         _ADD_RESERVED, [{"sid": sid, "q": -q, "now": now} for sid, q in sorted(per_stock.items())]
     )
+    await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
+    return sum(per_stock.values())
+
+
+_TAKE = (
+    update(_stock)
+    .where(_stock.c.id == bindparam("sid"))
+    .values(
+        on_hand=case((_stock.c.on_hand > bindparam("q"), _stock.c.on_hand - bindparam("q")), else_=0),
+        reserved=_stock.c.reserved - bindparam("q"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+async def consume_order(session: AsyncSession, order_id: int) -> int:
+    """The order's goods left the warehouse: what was reserved for it leaves on-hand stock and
+    the reservations end; returns how many units. Same caller rule as :func:`release_order`."""
+    held = (
+        await session.execute(
+            select(Reservation.stock_id, Reservation.quantity, Stock.product_id)
+            .join(Stock, Stock.id == Reservation.stock_id)
+            .where(Reservation.order_id == order_id)
+        )
+    ).all()
+    if not held:
+        return 0
+    await _lock_stock(session, sorted({r[2] for r in held}))
+    per_stock: dict[int, int] = {}
+    for stock_id, quantity, _pid in held:
+        per_stock[stock_id] = per_stock.get(stock_id, 0) + quantity
+    now = utcnow()
+    await session.execute(_TAKE, [{"sid": sid, "q": q, "now": now} for sid, q in sorted(per_stock.items())])
     await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
     return sum(per_stock.values())
