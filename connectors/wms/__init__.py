@@ -1,7 +1,7 @@
 """WMS connectors: outbound orders to the warehouse, shipments and stock reports back.
 
-Built-ins (Qimen, and ``memory`` for trials) and third-party connectors implement :class:`WmsConnector`. Pushes
-are idempotent at the peer by the hub's ``reference``. Callbacks arrive at
+Built-ins (Qimen, and ``memory`` for trials) and third-party connectors implement
+:class:`WmsConnector`. Pushes are idempotent at the peer by the hub's ``reference``. Callbacks arrive at
 ``POST /hooks/<connector>``: the hub hands the query parameters, headers and raw body to
 :meth:`parse_callback` (Qimen signs its query parameters together with the body),
 which verifies the signature (and the timestamp, where the scheme has one) **before** it parses
