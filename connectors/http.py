@@ -23,7 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from connectors.sdk import PermanentError, TransientError
 
-__all__ = ["Headers", "HttpPeer"]
+__all__ = ["Headers", "HttpPeer", "retry_after_seconds"]
 
 # Extra request headers: fixed, or a function called before every attempt (a signature over a fresh
 # timestamp, for example).
@@ -36,7 +36,8 @@ class _Unsure(TransientError):
     """The request may have reached the peer (it timed out after being sent)."""
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (None when absent or not a number of seconds)."""
     try:
         return max(float(value), 0.0) if value is not None else None
     except ValueError:
@@ -74,7 +75,7 @@ class HttpPeer:
             raise TransientError(f"{self.host}: cannot reach it ({type(e).__name__})") from None
         status = response.status_code
         if status == 429:
-            wait = _retry_after(response.headers.get("retry-after"))
+            wait = retry_after_seconds(response.headers.get("retry-after"))
             raise TransientError(f"{self.host}: rate limited (HTTP 429)", retry_after=wait)
         if status >= 500:
             raise TransientError(f"{self.host}: HTTP {status}")

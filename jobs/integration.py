@@ -70,6 +70,7 @@ from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.outbox.models import OutboxEvent
 from hub.integration import IntegrationConfig, JobPolicy
 from jobs import handlers
+from jobs.polling import Poller
 
 __all__ = [
     "DIGEST_MAX",
@@ -318,6 +319,12 @@ def _binding_entity(operation: str, payload: Mapping[str, Any]) -> str:
     return "purchase_request"
 
 
+def _running(lease: datetime, now: datetime) -> dict[str, Any]:
+    """What a claim sets: held until ``lease``, one more attempt."""
+    return {"status": JobStatus.RUNNING.value, "lease_until": lease, "attempts": IntegrationJob.attempts + 1,
+            "updated_at": now}  # fmt: skip
+
+
 async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
     lease = now + _state["lease"]
     async with db.write() as session:
@@ -355,12 +362,7 @@ async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
         claimed = await session.execute(
             update(IntegrationJob)
             .where(IntegrationJob.id == job_id, _open(now))
-            .values(
-                status=JobStatus.RUNNING.value,
-                lease_until=lease,
-                attempts=IntegrationJob.attempts + 1,
-                updated_at=now,
-            )  # fmt: skip
+            .values(**_running(lease, now))
             .execution_options(synchronize_session=False)
         )
         if not claimed.rowcount:  # type: ignore[attr-defined]
@@ -383,12 +385,7 @@ async def _claim(db: Database, job_id: int, now: datetime) -> Claimed | None:
                 taken = await session.execute(
                     update(IntegrationJob)
                     .where(IntegrationJob.id.in_(due), _open(now))
-                    .values(
-                        status=JobStatus.RUNNING.value,
-                        lease_until=lease,
-                        attempts=IntegrationJob.attempts + 1,
-                        updated_at=now,
-                    )  # fmt: skip
+                    .values(**_running(lease, now))
                     .returning(IntegrationJob.id)
                     .execution_options(synchronize_session=False)
                 )
@@ -962,18 +959,21 @@ async def reconcile(db: Database, roles: list[str]) -> list[Drift]:
 DISPATCH_BATCH = 200  # jobs read per round
 
 
-class JobDispatcher:
+class JobDispatcher(Poller):
     """Sends jobs to their actors: new ones at once, lost ones once overdue. Like the outbox
     relay it runs in every API process; jobs are claimed, so a job sent twice runs once."""
 
+    name = "job-dispatcher"
+    logger = "jobs.integration"
+    failure = "job dispatch failed; retrying"
+
     def __init__(self, db: Database, send: Callable[[str, Any], None], interval: float = 0.2,
                  overdue: timedelta | None = None) -> None:  # fmt: skip
+        super().__init__()
         self.db = db
         self.send = send  # blocking (Redis I/O): runs in a thread
         self.interval = interval
         self.overdue = overdue
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
         self._next_pull = 0.0
 
     def _pull_due(self) -> str | None:
@@ -1050,30 +1050,12 @@ class JobDispatcher:
             chunk = together[i : i + size]
             self.send("notify", chunk if len(chunk) > 1 else chunk[0])
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                while await self.dispatch_once() == DISPATCH_BATCH:
-                    pass  # more are due: send them now, not an interval later
-                role = self._pull_due()
-                if role is not None:
-                    await asyncio.to_thread(self.send, "pull_stock", role)  # type: ignore[arg-type]
-            except Exception:  # the broker or database is away: the jobs wait
-                log.exception("job dispatch failed; retrying")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
-
-    def start(self) -> None:
-        self._stopping.clear()
-        self._task = asyncio.create_task(self.run(), name="job-dispatcher")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    async def tick(self) -> None:
+        while await self.dispatch_once() == DISPATCH_BATCH:
+            pass  # more are due: send them now, not an interval later
+        role = self._pull_due()
+        if role is not None:
+            await asyncio.to_thread(self.send, "pull_stock", role)  # type: ignore[arg-type]
 
 
 # --- Dramatiq actors ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from hub.db import Database
 from hub.domain.base import utcnow
 from hub.domain.outbox.models import OutboxEvent
+from jobs.polling import Poller
 
 __all__ = ["OutboxRelay"]
 
@@ -35,7 +36,11 @@ _PENDING = (
 )
 
 
-class OutboxRelay:
+class OutboxRelay(Poller):
+    name = "outbox-relay"
+    logger = "jobs.relay"
+    failure = "outbox relay failed; retrying"
+
     def __init__(
         self,
         db: Database,
@@ -43,13 +48,12 @@ class OutboxRelay:
         interval: float = 0.2,
         redeliver_after: float = 300.0,
     ) -> None:
+        super().__init__()
         self.db = db
         self.publish = publish  # blocking (Redis I/O): runs in a thread
         self.interval = interval
         self.redeliver_after = redeliver_after
         self._next_redelivery = 0.0
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many events were published."""
@@ -108,28 +112,10 @@ class OutboxRelay:
             .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1)
         )
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                while await self.relay_once() == BATCH:
-                    pass
-                now = asyncio.get_running_loop().time()
-                if now >= self._next_redelivery:
-                    self._next_redelivery = now + max(self.redeliver_after / 4, self.interval)
-                    await self.redeliver_once()
-            except Exception:  # the broker or database is away: keep the rows, try again
-                log.exception("outbox relay failed; retrying")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
-
-    def start(self) -> None:
-        self._stopping.clear()
-        self._task = asyncio.create_task(self.run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    async def tick(self) -> None:
+        while await self.relay_once() == BATCH:
+            pass
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_redelivery:
+            self._next_redelivery = now + max(self.redeliver_after / 4, self.interval)
+            await self.redeliver_once()

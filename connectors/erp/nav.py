@@ -73,6 +73,7 @@ from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
 from connectors.erp import PurchaseRequest, SalesOrder
+from connectors.http import retry_after_seconds
 from connectors.sdk import (
     CheckResult,
     ConflictError,
@@ -144,13 +145,6 @@ class _Unsure(TransientError):
     """The request may have reached NAV (no answer in time, connection lost, 5xx without Fault)."""
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except ValueError:
-        return None
-
-
 class _Transport(AsyncTransport):
     """zeep's async transport, with HTTP outcomes mapped onto the taxonomy before zeep parses:
     only a 200, or a 500 that carries a SOAP Fault, reaches zeep."""
@@ -176,7 +170,7 @@ class _Transport(AsyncTransport):
         if status in (401, 403):
             raise PermanentError(f"{self.host}: credentials refused (HTTP {status})", code=str(status))
         if status in (429, 503):
-            wait = _retry_after(response.headers.get("retry-after"))
+            wait = retry_after_seconds(response.headers.get("retry-after"))
             raise TransientError(f"{self.host}: busy (HTTP {status})", retry_after=wait)
         if status >= 500:
             raise _Unsure(f"{self.host}: HTTP {status} without a SOAP Fault")

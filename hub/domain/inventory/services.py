@@ -215,12 +215,8 @@ async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int
     return []
 
 
-async def release_order(session: AsyncSession, order_id: int) -> int:
-    """Give back every unit reserved for an order; returns how many units were released.
-
-    The caller must already have moved the order out of its reserving state in this
-    transaction (a conditional status update), so that racing cancels release once.
-    """
+async def _held(session: AsyncSession, order_id: int) -> dict[int, int]:
+    """Units reserved for an order per stock row, the rows locked in the global lock order."""
     held = (
         await session.execute(
             select(Reservation.stock_id, Reservation.quantity, Stock.product_id)
@@ -229,11 +225,23 @@ async def release_order(session: AsyncSession, order_id: int) -> int:
         )
     ).all()
     if not held:
-        return 0
+        return {}
     await _lock_stock(session, sorted({r[2] for r in held}))
     per_stock: dict[int, int] = {}
     for stock_id, quantity, _pid in held:
         per_stock[stock_id] = per_stock.get(stock_id, 0) + quantity
+    return per_stock
+
+
+async def release_order(session: AsyncSession, order_id: int) -> int:
+    """Give back every unit reserved for an order; returns how many units were released.
+
+    The caller must already have moved the order out of its reserving state in this
+    transaction (a conditional status update), so that racing cancels release once.
+    """
+    per_stock = await _held(session, order_id)
+    if not per_stock:
+        return 0
     now = utcnow()
     await session.execute(
         _ADD_RESERVED, [{"sid": sid, "q": -q, "now": now} for sid, q in sorted(per_stock.items())]
@@ -256,19 +264,9 @@ _TAKE = (
 async def consume_order(session: AsyncSession, order_id: int) -> int:
     """The order's goods left the warehouse: what was reserved for it leaves on-hand stock and
     the reservations end; returns how many units. Same caller rule as :func:`release_order`."""
-    held = (
-        await session.execute(
-            select(Reservation.stock_id, Reservation.quantity, Stock.product_id)
-            .join(Stock, Stock.id == Reservation.stock_id)
-            .where(Reservation.order_id == order_id)
-        )
-    ).all()
-    if not held:
+    per_stock = await _held(session, order_id)
+    if not per_stock:
         return 0
-    await _lock_stock(session, sorted({r[2] for r in held}))
-    per_stock: dict[int, int] = {}
-    for stock_id, quantity, _pid in held:
-        per_stock[stock_id] = per_stock.get(stock_id, 0) + quantity
     now = utcnow()
     await session.execute(_TAKE, [{"sid": sid, "q": q, "now": now} for sid, q in sorted(per_stock.items())])
     await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
