@@ -16,6 +16,7 @@ from strawberry.types import Info
 from hub.domain.errors import DomainError, Problem
 from hub.domain.errors import ErrorCode as DomainErrorCode
 from hub.domain.money import round_money
+from hub.domain.pagination import Page
 from hub.schema.context import Context
 
 __all__ = [
@@ -75,6 +76,16 @@ class PageInfo:
     end_cursor: str | None = strawberry.field(
         description="Cursor of the last edge; pass it as `after` for the next page."
     )
+
+    @classmethod
+    def of(cls, edges: list[Any], page: Page[Any]) -> PageInfo:
+        """The paging state of ``edges`` (each with a ``cursor``), a forward page."""
+        return cls(
+            has_next_page=page.has_next,
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=page.end_cursor,
+        )
 
 
 @functools.lru_cache(maxsize=65_536, typed=True)  # a catalog page encodes two ids per product

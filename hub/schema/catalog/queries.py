@@ -73,12 +73,7 @@ class CatalogQueries:
         ]
         return ProductConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=False,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=page.end_cursor,
-            ),
+            page_info=PageInfo.of(edges, page),
             total_count=page.total_count,
         )
 

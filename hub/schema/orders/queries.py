@@ -38,12 +38,7 @@ async def order_connection(
     edges = [OrderEdge(node=Order.of(o, c), cursor=encode_cursor("order", o.id)) for o in page.items]
     return OrderConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=False,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=page.end_cursor,
-        ),
+        page_info=PageInfo.of(edges, page),
         total_count=total,
     )
 
