@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -99,7 +99,9 @@ class Hooks:
                 if attempt == 2:
                     log.warning("hook %s: could not record a callback twice in a row", role)
                     return self._answer(connector, False, "could not be recorded; try again later", 503)
-            except SQLAlchemyError:  # database away or busy: the sender retries, nothing was kept
+            except Exception:  # noqa: BLE001
+                # The database is away or busy (asyncpg raises OSError before SQLAlchemy wraps
+                # anything): the sender retries; nothing was kept.
                 log.exception("hook %s: could not record a callback", role)
                 return self._answer(connector, False, "could not be recorded; try again later", 503)
         duplicates = len(payloads) - len(recorded)

@@ -87,7 +87,7 @@ class Settings:
     connectors_file: Path | None = None
     job_lease_seconds: int = 120  # a running integration job is another worker's after this
     job_overdue_seconds: int = 60  # a due job not started this long after is sent again
-    event_redeliver_seconds: int = 300  # an event published but not handled this long is sent again
+    event_redeliver_seconds: int = 1800  # an event published but not handled this long is sent again
 
     @property
     def async_database_url(self) -> str:
@@ -151,7 +151,7 @@ class Settings:
             connectors_file=connectors_file,
             job_lease_seconds=_int(env, "HUB_JOB_LEASE_SECONDS", 120, 1, 3600),
             job_overdue_seconds=_int(env, "HUB_JOB_OVERDUE_SECONDS", 60, 1, 3600),
-            event_redeliver_seconds=_int(env, "HUB_EVENT_REDELIVER_SECONDS", 300, 1, 86400),
+            event_redeliver_seconds=_int(env, "HUB_EVENT_REDELIVER_SECONDS", 1800, 1, 86400),
         )
 
     @staticmethod

@@ -297,6 +297,10 @@ class _Cancelled(Exception):
     """The order was cancelled: its push is not wanted any more."""
 
 
+class _Lost(Exception):
+    """This run's lease was taken over: its outcome is another run's to record."""
+
+
 class _Wait(Exception):
     """Not now, and not an attempt: another job must finish first, or it is not due yet."""
 
@@ -427,12 +431,16 @@ async def _finish(db: Database, job: Claimed, status: JobStatus, *, error: str |
         mine = [IntegrationJob.status == JobStatus.RUNNING.value]
         if job.lease is not None:
             mine.append(IntegrationJob.lease_until == job.lease)
-        await session.execute(
+        recorded = await session.execute(
             update(IntegrationJob)
             .where(IntegrationJob.id.in_(ids), *mine)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        if not recorded.rowcount:  # type: ignore[attr-defined]
+            log.warning("job %s (%s %s): lease lost before its outcome was recorded", job.id, job.role,
+                        job.operation)  # fmt: skip
+            raise _Lost
         if status != JobStatus.SUCCEEDED and job.others:
             await session.execute(
                 update(IntegrationJob)
@@ -443,7 +451,7 @@ async def _finish(db: Database, job: Claimed, status: JobStatus, *, error: str |
                     updated_at=now,
                     attempts=IntegrationJob.attempts - 1,
                     next_attempt_at=retry_at or now,
-                    enqueued_at=None,
+                    enqueued_at=now,  # the lead's retry digests them again; the dispatcher backs it up
                 )  # fmt: skip
                 .execution_options(synchronize_session=False)
             )
@@ -469,9 +477,26 @@ async def run_job(db: Database, job_id: int) -> str:
     try:
         job = await _claim(db, job_id, now)
     except _Wait as wait:
-        raise dramatiq.Retry(delay=int(wait.seconds * 1000)) from None
+        # A fresh delayed message, not dramatiq.Retry: waiting is not a failed attempt and must
+        # not use up the actor's retries (the dispatcher is the backstop if this send is lost).
+        operation = await _operation_of(db, job_id)
+        if operation is not None:
+            await asyncio.to_thread(_send_later, operation, job_id, int(wait.seconds * 1000))
+        return "waiting"
     if job is None:
         return "skipped"
+    try:
+        return await _run_claimed(db, job)
+    except _Lost:
+        return "lost"
+
+
+async def _operation_of(db: Database, job_id: int) -> str | None:
+    async with db.read() as session:
+        return await session.scalar(select(IntegrationJob.operation).where(IntegrationJob.id == job_id))
+
+
+async def _run_claimed(db: Database, job: Claimed) -> str:
     # Never outlive the lease: after it another run may take the job over.
     limit = max((job.lease - utcnow()).total_seconds() - 5.0, 1.0) if job.lease else None
     try:
@@ -554,6 +579,7 @@ _SUCCEEDED = (
         last_error=null(),
         finished_at=bindparam("now"),
     )
+    .returning(_jobs.c.id)
 )
 
 
@@ -641,9 +667,18 @@ async def run_jobs(db: Database, job_ids: Sequence[int]) -> dict[int, str]:
                 raise broken[job.id]
             message = messages[job.id]
             if message is not None:  # the event is gone: nothing to say (as a single run)
-                await connector(job.role).send(message)
+                limit = max((held - utcnow()).total_seconds() - 5.0, 1.0)
+                try:
+                    async with asyncio.timeout(limit):  # never outlive the lease (as run_job)
+                        await connector(job.role).send(message)
+                except TimeoutError:
+                    raise TransientError(f"no result within {limit:.0f} s (the job's lease)") from None
         except Exception as e:  # noqa: BLE001 - as run_job: see _failed
-            delay = await _failed(db, job, e)
+            try:
+                delay = await _failed(db, job, e)
+            except _Lost:
+                outcomes[job.id] = "lost"
+                continue
             outcomes[job.id] = "failed" if delay is None else "retry"
             if delay is not None:
                 retries.append((job.id, delay))
@@ -658,8 +693,9 @@ async def run_jobs(db: Database, job_ids: Sequence[int]) -> dict[int, str]:
 async def _succeeded(db: Database, ids: list[int], outcomes: dict[int, str], held: datetime) -> None:
     if ids:
         async with db.write() as session:
-            await _SUCCEEDED_IDS.all(session, {"ids": ids, "now": utcnow(), "held": held})
-        outcomes.update(dict.fromkeys(ids, "succeeded"))
+            rows = await _SUCCEEDED_IDS.all(session, {"ids": ids, "now": utcnow(), "held": held})
+        recorded = {r[0] for r in rows}  # the others' leases were taken over meanwhile
+        outcomes.update({i: "succeeded" if i in recorded else "lost" for i in ids})
 
 
 async def _renew(db: Database, ids: list[int], held: datetime) -> tuple[datetime, set[int]]:
@@ -891,9 +927,9 @@ async def apply_inbound(session: AsyncSession, event: OutboxEvent) -> None:
         if not applied:
             log.info("shipment for %s not applied (unknown order or not APPROVED)", p["reference"])
     elif event.kind == "inbound.stock_delta":
-        if p.get("order") and HUB_ORDER.fullmatch(str(p["order"])):
-            # The WMS reports the goods of one of our orders leaving: its shipment confirmation
-            # already took them out of on-hand stock (with the order's reservations).
+        if int(p["delta"]) < 0 and await _outbound_of_ours(session, p.get("order")):
+            # The goods of one of our approved orders leaving the warehouse: its shipment
+            # confirmation takes them out of on-hand stock, with the order's reservations.
             log.info("stock change for order %s skipped: the shipment accounts for it", p["order"])
             return
         if not await integration.apply_stock_delta(
@@ -906,6 +942,15 @@ async def apply_inbound(session: AsyncSession, event: OutboxEvent) -> None:
             await integration.apply_stock_level(
                 session, str(sku), str(warehouse), int(on_hand), as_of, source
             )
+
+
+async def _outbound_of_ours(session: AsyncSession, reference: Any) -> bool:
+    """Whether ``reference`` names one of the hub's orders that was pushed to the warehouse
+    (APPROVED, SHIPPED or COMPLETED)."""
+    if not reference or not HUB_ORDER.fullmatch(str(reference)):
+        return False
+    status = await session.scalar(select(Order.status).where(Order.id == int(str(reference)[2:10])))
+    return status in (OrderStatus.APPROVED, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
 
 
 HUB_ORDER = re.compile(r"SO\d{8}(-[A-Za-z0-9_.-]+)?")  # an order number, or a split's reference

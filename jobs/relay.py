@@ -29,6 +29,9 @@ __all__ = ["OutboxRelay"]
 log = logging.getLogger("jobs.relay")
 
 BATCH = 200
+# The relay publishes an event at most this many times: one whose handler keeps failing (and
+# whose Dramatiq retries ran out) stays unhandled for a person to look at, not republished forever.
+MAX_PUBLISHES = 5
 
 
 _PENDING = (
@@ -46,7 +49,7 @@ class OutboxRelay(Poller):
         db: Database,
         publish: Callable[[list[int]], None],
         interval: float = 0.2,
-        redeliver_after: float = 300.0,
+        redeliver_after: float = 1800.0,
     ) -> None:
         super().__init__()
         self.db = db
@@ -89,20 +92,32 @@ class OutboxRelay(Poller):
         stmt = (
             select(OutboxEvent.id)
             .where(OutboxEvent.handled_at.is_(None), OutboxEvent.published_at < late)
+            .where(OutboxEvent.attempts < MAX_PUBLISHES)
             .order_by(OutboxEvent.id)
             .limit(BATCH)
         )
-        async with self.db.read() as session:
-            ids = list((await session.execute(stmt)).scalars())
-        if not ids:
-            return 0
-        log.warning(
-            "publishing again %d event(s) not handled %.0f s after publishing", len(ids), self.redeliver_after
-        )
-        await asyncio.to_thread(self.publish, ids)
-        async with self.db.write() as session:
-            await session.execute(self._mark(ids).where(OutboxEvent.published_at < late))
-        return len(ids)
+        total = 0
+        while True:
+            if self.db.is_sqlite:  # one relay per SQLite file: read, publish, then mark
+                async with self.db.read() as session:
+                    ids = list((await session.execute(stmt)).scalars())
+                if ids:
+                    await asyncio.to_thread(self.publish, ids)
+                    async with self.db.write() as session:
+                        await session.execute(self._mark(ids).where(OutboxEvent.published_at < late))
+            else:  # several relays: each takes the rows the others have not locked
+                async with self.db.write() as session:
+                    ids = list((await session.execute(stmt.with_for_update(skip_locked=True))).scalars())
+                    if ids:
+                        await asyncio.to_thread(self.publish, ids)
+                        await session.execute(self._mark(ids))
+            total += len(ids)
+            if len(ids) < BATCH:
+                break
+        if total:
+            log.warning("published again %d event(s) not handled %.0f s after publishing", total,
+                        self.redeliver_after)  # fmt: skip
+        return total
 
     @staticmethod
     def _mark(ids: list[int]):  # type: ignore[no-untyped-def]

@@ -254,3 +254,34 @@ async def test_a_shipment_for_an_unknown_or_unapproved_order_changes_nothing(hub
     assert (await post_qimen(hub, CONFIRM, confirmation("SO99999999", "OBC-6"))).status_code == 200
     await drain(hub.db)
     assert await order_status(hub, order) == "PENDING_APPROVAL"
+
+
+async def test_a_split_order_ships_warehouse_by_warehouse(hub: Hub) -> None:
+    # given an approved order of 12 SKU-A: 10 reserved in W1, 2 in W2 (two outbound orders)
+    order = await place_order(hub, quantity=12)
+    await approve(hub, order)
+    await drain(hub.db)
+    # when W1's part is confirmed
+    assert (await post_qimen(hub, CONFIRM, confirmation("SO00000001-W1", "OBC-W1"))).status_code == 200
+    await drain(hub.db)
+    # then only W1's goods left: W2 still holds the 2 it reserved
+    assert await order_status(hub, order) == "SHIPPED"
+    assert await hub.stock("SKU-A") == [("W1", 0, 0), ("W2", 5, 2)]
+    # and when W2's part is confirmed (twice), its goods leave once
+    for _ in range(2):
+        assert (await post_qimen(hub, CONFIRM, confirmation("SO00000001-W2", "OBC-W2"))).status_code == 200
+    assert (await post_qimen(hub, CONFIRM, confirmation("SO00000001-W2", "OBC-W2-AGAIN"))).status_code == 200
+    await drain(hub.db)
+    assert await hub.stock("SKU-A") == [("W1", 0, 0), ("W2", 3, 0)]
+    data = await hub.data('query($id: ID!) { order(id: $id) { timeline { kind } } }', {"id": order}, as_="admin")
+    assert [e["kind"] for e in data["order"]["timeline"]].count("SHIPPED") == 2
+
+
+async def test_a_stock_change_for_a_cancelled_order_is_applied(hub: Hub) -> None:
+    order = await place_order(hub, sku="SKU-B", quantity=5)
+    cancel = 'mutation($id: ID!) { orderCancel(id: $id) { errors { code } } }'
+    assert (await hub.data(cancel, {"id": order}, as_="acme"))["orderCancel"]["errors"] == []
+    change = stock_change("CHG-C", "SKU-B", -4).replace(b"</outBizCode>", b"</outBizCode><orderCode>SO00000001</orderCode>")
+    assert (await post_qimen(hub, STOCK, change)).status_code == 200
+    await drain(hub.db)
+    assert await hub.stock("SKU-B") == [("W1", 96, 0)]

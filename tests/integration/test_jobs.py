@@ -147,3 +147,65 @@ async def test_a_failed_digest_fails_no_notification_before_its_own_attempts_are
     assert outcome == "failed"
     assert after[notify[0].id] == ("FAILED", notify[0].max_attempts)
     assert after[notify[1].id][0] == "RETRYING" and after[notify[1].id][1] == 1
+
+
+async def test_a_run_whose_lease_was_taken_over_records_nothing(hub: Hub, settings: Settings, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from hub.domain.base import utcnow
+    from hub.domain.integration.models import IntegrationJob
+    from jobs import integration
+
+    use_connectors(settings, tmp_path, BASIC)
+    await hub.standard()
+    await _approved(hub)
+    from hub.domain.outbox.models import OutboxEvent
+    from jobs.actors import deliver_events
+
+    async with hub.db.read() as s:
+        await deliver_events(hub.db, list(await s.scalars(select(OutboxEvent.id))))
+    [push] = [j for j in await jobs(hub.db) if j.operation == "push_sales_order"]
+    # given a run that claimed the push, and another worker that took it over after its lease
+    claimed = await integration._claim(hub.db, push.id, utcnow())
+    assert claimed is not None
+    other_lease = utcnow() + timedelta(minutes=5)
+    async with hub.db.write() as s:
+        await s.execute(update(IntegrationJob).where(IntegrationJob.id == push.id).values(lease_until=other_lease))
+    # when the first run finishes, then it records nothing: the job belongs to the other run
+    with pytest.raises(integration._Lost):
+        await integration._run_claimed(hub.db, claimed)
+    [after] = [j for j in await jobs(hub.db) if j.id == push.id]
+    assert (after.status, after.lease_until) == ("RUNNING", other_lease)
+
+
+async def test_a_cancel_waiting_for_a_running_push_does_not_use_up_its_retries(
+    hub: Hub, settings: Settings, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from hub.domain.base import utcnow
+    from hub.domain.integration.models import IntegrationJob
+    from jobs import integration
+
+    use_connectors(settings, tmp_path, BASIC)
+    await hub.standard()
+    order = await _approved(hub)
+    await drain(hub.db)
+    async with hub.db.write() as s:  # the push is running again somewhere (a re-sent message)
+        await s.execute(update(IntegrationJob).where(IntegrationJob.operation == "push_sales_order")
+                        .values(status="RUNNING", lease_until=utcnow() + timedelta(minutes=1)))  # fmt: skip
+    assert (await hub.data(CANCEL, {"id": order}, as_="manager"))["orderCancel"]["errors"] == []
+    async with hub.db.read() as s:
+        from hub.domain.outbox.models import OutboxEvent
+        from jobs.actors import deliver_events
+
+        await deliver_events(hub.db, list(await s.scalars(select(OutboxEvent.id).where(OutboxEvent.handled_at.is_(None)))))
+    [cancel] = [j for j in await jobs(hub.db) if j.operation == "cancel_sales_order"]
+    # a cancel run waits: no dramatiq.Retry (which would count against the actor's retries)
+    assert await integration.run_job(hub.db, cancel.id) == "waiting"
+    [after] = [j for j in await jobs(hub.db) if j.id == cancel.id]
+    assert (after.status, after.attempts) == ("PENDING", 0)

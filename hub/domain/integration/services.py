@@ -262,23 +262,35 @@ async def apply_shipment(
     tracking: str | None,
     source: str,
 ) -> bool:
-    """The warehouse shipped an order: APPROVED → SHIPPED with a timeline entry naming the
-    carrier and tracking number. False (nothing written) for an unknown order or one that is
-    not APPROVED (a late or repeated confirmation is not an error)."""
-    order = await _order_by_number(session, reference.split("-", 1)[0])
-    if order is None or order.status != OrderStatus.APPROVED:
+    """The warehouse shipped an order, or one warehouse's part of a split order (reference
+    ``SO…-<warehouse code>``): what was reserved for it there leaves on-hand stock, a timeline
+    entry names the carrier and tracking number, and an APPROVED order becomes SHIPPED (at its
+    first part). False (nothing written) for an unknown order, one neither APPROVED nor SHIPPED,
+    or a part with nothing reserved any more (a repeated confirmation is not an error)."""
+    number, _, part = reference.partition("-")
+    order = await _order_by_number(session, number)
+    if order is None or order.status not in (OrderStatus.APPROVED, OrderStatus.SHIPPED):
         return False
+    warehouse_id = None
+    if part:
+        warehouse_id = await session.scalar(select(Warehouse.id).where(Warehouse.code == part))
+        if warehouse_id is None:
+            return False
+    first = order.status == OrderStatus.APPROVED
+    if first:
+        order.status = OrderStatus.SHIPPED.value
+        order.updated_at = utcnow()
+        await session.flush()
+    if not await consume_order(session, order.id, warehouse_id) and not first:
+        return False  # this part was confirmed before
     units = sum(q for _, q in lines)
     via = f" via {carrier}" if carrier else ""
     tracking_text = f", tracking {tracking}" if tracking else ""
-    order.status = OrderStatus.SHIPPED.value
-    order.updated_at = utcnow()
-    await session.flush()
-    await consume_order(session, order.id)
     session.add(OrderEvent(order_id=order.id, at=shipped_at, kind=TimelineKind.SHIPPED.value,
                            message=f"Shipped {units} unit(s){via}{tracking_text}", actor=source))  # fmt: skip
-    await record_event(session, "order.shipped", "order", order.id,
-                       {"orderId": order.id, "carrier": carrier, "trackingNumber": tracking})  # fmt: skip
+    if first:
+        await record_event(session, "order.shipped", "order", order.id,
+                           {"orderId": order.id, "carrier": carrier, "trackingNumber": tracking})  # fmt: skip
     await session.flush()
     return True
 

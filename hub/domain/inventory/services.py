@@ -215,15 +215,17 @@ async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int
     return []
 
 
-async def _held(session: AsyncSession, order_id: int) -> dict[int, int]:
-    """Units reserved for an order per stock row, the rows locked in the global lock order."""
-    held = (
-        await session.execute(
-            select(Reservation.stock_id, Reservation.quantity, Stock.product_id)
-            .join(Stock, Stock.id == Reservation.stock_id)
-            .where(Reservation.order_id == order_id)
-        )
-    ).all()
+async def _held(session: AsyncSession, order_id: int, warehouse_id: int | None = None) -> dict[int, int]:
+    """Units reserved for an order (in one warehouse, when given) per stock row, the rows locked
+    in the global lock order."""
+    stmt = (
+        select(Reservation.stock_id, Reservation.quantity, Stock.product_id)
+        .join(Stock, Stock.id == Reservation.stock_id)
+        .where(Reservation.order_id == order_id)
+    )
+    if warehouse_id is not None:
+        stmt = stmt.where(Stock.warehouse_id == warehouse_id)
+    held = (await session.execute(stmt)).all()
     if not held:
         return {}
     await _lock_stock(session, sorted({r[2] for r in held}))
@@ -261,13 +263,16 @@ _TAKE = (
 )
 
 
-async def consume_order(session: AsyncSession, order_id: int) -> int:
-    """The order's goods left the warehouse: what was reserved for it leaves on-hand stock and
-    the reservations end; returns how many units. Same caller rule as :func:`release_order`."""
-    per_stock = await _held(session, order_id)
+async def consume_order(session: AsyncSession, order_id: int, warehouse_id: int | None = None) -> int:
+    """The order's goods left the warehouse (one warehouse, when given): what was reserved for
+    it there leaves on-hand stock and those reservations end; returns how many units. Same
+    caller rule as :func:`release_order`."""
+    per_stock = await _held(session, order_id, warehouse_id)
     if not per_stock:
         return 0
     now = utcnow()
     await session.execute(_TAKE, [{"sid": sid, "q": q, "now": now} for sid, q in sorted(per_stock.items())])
-    await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
+    await session.execute(
+        delete(Reservation).where(Reservation.order_id == order_id, Reservation.stock_id.in_(list(per_stock)))
+    )
     return sum(per_stock.values())
