@@ -76,10 +76,14 @@ class NotificationRule(_Strict):
     to: list[str] = Field(min_length=1)
     customers: list[str] = []
 
-    def matches(self, kind: str, customer_code: str | None) -> bool:
-        if not any(fnmatch.fnmatchcase(kind, p) for p in self.events):
-            return False
+    def matches_kind(self, kind: str) -> bool:
+        return any(fnmatch.fnmatchcase(kind, p) for p in self.events)
+
+    def matches_customer(self, customer_code: str | None) -> bool:
         return not self.customers or customer_code in self.customers
+
+    def matches(self, kind: str, customer_code: str | None) -> bool:
+        return self.matches_kind(kind) and self.matches_customer(customer_code)
 
 
 class StockSync(_Strict):

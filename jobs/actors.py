@@ -20,7 +20,7 @@ from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 from hub.settings import Settings
 from jobs.handlers import Handler, registered
 
-__all__ = ["declare", "deliver_event", "deliver_events", "handle_event", "handle_events"]
+__all__ = ["declare", "deliver_event", "deliver_events", "handle_event", "handle_events", "read_events"]
 
 log = logging.getLogger("jobs.actors")
 
@@ -77,6 +77,13 @@ ON CONFLICT (event_id, handler) DO NOTHING
 RETURNING event_id"""
 
 
+async def read_events(session: AsyncSession, event_ids: Sequence[int]) -> list[OutboxEvent]:
+    """The events with these ids, in id order, as detached read-only instances (one Core
+    statement, no identity map)."""
+    rows = await _EVENTS.all(session, {"ids": list(event_ids)})
+    return [OutboxEvent(**dict(zip(_EVENT_KEYS, r, strict=True))) for r in rows]
+
+
 async def _run_handler(session: AsyncSession, handler: Handler, events: list[OutboxEvent]) -> list[int]:
     """Claim and run ``handler`` for each event in the caller's transaction; the ids it ran for
     (an event another delivery has claimed, and committed, is skipped)."""
@@ -111,8 +118,7 @@ async def deliver_events(db: Database, event_ids: Sequence[int]) -> dict[int, li
     handled is a no-op.
     """
     async with db.read() as session:
-        rows = await _EVENTS.all(session, {"ids": list(event_ids)})
-    events = [OutboxEvent(**dict(zip(_EVENT_KEYS, r, strict=True))) for r in rows]  # read only
+        events = await read_events(session, event_ids)
     for missing in sorted(set(event_ids) - {e.id for e in events}):
         log.warning("event %s does not exist; dropped", missing)
     todo = [e for e in events if e.handled_at is None]

@@ -70,7 +70,8 @@ from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.outbox.models import OutboxEvent
 from hub.integration import IntegrationConfig, JobPolicy
 from jobs import handlers
-from jobs.polling import Poller
+from jobs.actors import read_events
+from jobs.polling import Poller, send_claimed
 
 __all__ = [
     "DIGEST_MAX",
@@ -248,15 +249,18 @@ async def on_event(session: AsyncSession, event: OutboxEvent) -> None:
         )
         for push in pushes:
             operation = "cancel_sales_order" if push.operation == "push_sales_order" else "cancel_outbound"
-            part = push.key.split(":", 4)[4] if push.key.count(":") >= 4 else ""
+            part = str(push.payload["warehouse"]) if push.payload.get("split") else ""
             await _add(session, event, push.role, operation, "order", event.aggregate_id, part,
                        {**push.payload, "push": push.key})  # fmt: skip
     elif kind == "replenishment.requested" and cfg.has("erp"):
         await _add(session, event, "erp", "push_purchase_request", "replenishment", event.aggregate_id,
                    payload=dict(event.payload))  # fmt: skip
-    if cfg.rules:
+    rules = [rule for rule in cfg.rules if rule.matches_kind(kind)]
+    if any(rule.customers for rule in rules):  # the customer only when a rule is narrowed to some
         customer = await _customer_code(session, event)
-        roles = {role for rule in cfg.rules if rule.matches(kind, customer) for role in rule.to}
+        rules = [rule for rule in rules if rule.matches_customer(customer)]
+    if rules:
+        roles = {role for rule in rules for role in rule.to}
         for role in sorted(roles):
             await _add(session, event, role, "notify", "event", event.id, payload={"kind": kind})
 
@@ -308,9 +312,11 @@ class _Wait(Exception):
         self.seconds = seconds
 
 
-def _open(now: datetime) -> Any:
-    return or_(
-        IntegrationJob.status.in_((JobStatus.PENDING.value, JobStatus.RETRYING.value)),
+def _open(now: Any) -> Any:
+    """Jobs a run may claim at ``now`` (a time, or a bind parameter)."""
+    return or_(  # equalities, not IN: an IN list is an expanding parameter, which fastsql refuses
+        IntegrationJob.status == JobStatus.PENDING.value,
+        IntegrationJob.status == JobStatus.RETRYING.value,
         and_(IntegrationJob.status == JobStatus.RUNNING.value, IntegrationJob.lease_until < now),
     )
 
@@ -545,14 +551,9 @@ async def _failed(db: Database, job: Claimed, e: Exception) -> float | None:
 
 # --- 3b. several notify jobs in one run ------------------------------------------------------
 
-_OPEN_NOW = or_(
-    _jobs.c.status == JobStatus.PENDING.value,
-    _jobs.c.status == JobStatus.RETRYING.value,
-    and_(_jobs.c.status == JobStatus.RUNNING.value, _jobs.c.lease_until < bindparam("now")),
-)
 _CLAIM_MANY = (
     update(_jobs)
-    .where(_jobs.c.operation == "notify", _OPEN_NOW)
+    .where(_jobs.c.operation == "notify", _open(bindparam("now")))
     .values(
         status=JobStatus.RUNNING.value,
         lease_until=bindparam("lease"),
@@ -593,12 +594,6 @@ def _for_ids(stmt: Any) -> Statement:
 _CLAIM_MANY_IDS = _for_ids(_CLAIM_MANY)
 _RENEW_IDS = _for_ids(_RENEW)
 _SUCCEEDED_IDS = _for_ids(_SUCCEEDED)
-_outbox = OutboxEvent.__table__
-_EVENT_KEYS = tuple(c.key for c in _outbox.c)
-_EVENTS = Statement(
-    select(*_outbox.c).where(_outbox.c.id.in_(bindparam("ids", expanding=True))),
-    pg=select(*_outbox.c).where(_outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
-)
 # A batch holds its lease from one claim; before a call made later than this after the lease was
 # set (an earlier call of the batch was slow), the lease of the jobs still to run is renewed, so
 # every call starts with about a whole lease ahead of it, as a job run alone does.
@@ -639,8 +634,7 @@ async def run_jobs(db: Database, job_ids: Sequence[int]) -> dict[int, str]:
     messages: dict[int, Message | None] = {}
     broken: dict[int, Exception] = {}
     async with db.read() as session:
-        found = await _EVENTS.all(session, {"ids": sorted({j.entity_id for j in jobs})})
-        events = {e.id: e for e in (OutboxEvent(**dict(zip(_EVENT_KEYS, r, strict=True))) for r in found)}
+        events = {e.id: e for e in await read_events(session, sorted({j.entity_id for j in jobs}))}
         for job in jobs:
             event = events.get(job.entity_id)
             try:
@@ -811,15 +805,13 @@ async def _push_purchase_request(db: Database, job: Claimed) -> ExternalRef:
 async def _notify(db: Database, job: Claimed) -> None:
     ids = [job.id, *job.others]
     async with db.read() as session:
-        rows = (
-            await session.execute(
-                select(IntegrationJob.entity_id)
-                .where(IntegrationJob.id.in_(ids))
-                .order_by(IntegrationJob.entity_id)
-            )
-        ).scalars()
-        events = list(await session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(list(rows)))))
-        messages = [await describe_event(session, e) for e in sorted(events, key=lambda e: e.id)]
+        events = await session.scalars(
+            select(OutboxEvent)
+            .join(IntegrationJob, IntegrationJob.entity_id == OutboxEvent.id)
+            .where(IntegrationJob.id.in_(ids))
+            .order_by(OutboxEvent.id)
+        )
+        messages = [await describe_event(session, e) for e in events.all()]
     if not messages:
         return
     message = messages[0] if len(messages) == 1 else digest(messages)
@@ -1053,25 +1045,9 @@ class JobDispatcher(Poller):
             .order_by(IntegrationJob.id)
             .limit(DISPATCH_BATCH)
         )
-        async with self.db.read() as session:  # cheap check, no write transaction when idle
-            rows = list((await session.execute(stmt)).all())
-        if not rows:
-            return 0
-        if self.db.is_sqlite:
-            # One process per SQLite file: no broker I/O under SQLite's write lock.
-            await asyncio.to_thread(self._send_all, rows)
-            async with self.db.write() as session:
-                await session.execute(self._mark(rows, now))
-            return len(rows)
-        async with self.db.write() as session:
-            # Every hub process runs a dispatcher: each sends the jobs the others have not
-            # locked, so that a new job is sent once, not once per process.
-            rows = list((await session.execute(stmt.with_for_update(skip_locked=True))).all())
-            if not rows:
-                return 0
-            await asyncio.to_thread(self._send_all, rows)
-            await session.execute(self._mark(rows, now))
-        return len(rows)
+        # Every hub process runs a dispatcher: on PostgreSQL each sends the jobs the others have
+        # not locked, so that a new job is sent once, not once per process.
+        return len(await send_claimed(self.db, stmt, self._send_all, lambda rows: self._mark(rows, now)))
 
     @staticmethod
     def _mark(rows: list[Any], now: datetime) -> Any:

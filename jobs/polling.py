@@ -1,11 +1,18 @@
-"""A task that polls the database at an interval: the outbox relay and the job dispatcher."""
+"""A task that polls the database at an interval (the outbox relay and the job dispatcher), and
+the way both hand the rows they find to the broker."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Poller"]
+from sqlalchemy import Executable, Select
+
+from hub.db import Database
+
+__all__ = ["Poller", "send_claimed"]
 
 
 class Poller:
@@ -46,3 +53,35 @@ class Poller:
         if self._task is not None:
             await self._task
             self._task = None
+
+
+async def send_claimed(
+    db: Database,
+    stmt: Select[Any],
+    send: Callable[[list[Any]], None],
+    mark: Callable[[list[Any]], Executable],
+) -> list[Any]:
+    """Hand the rows ``stmt`` selects to ``send`` (blocking broker I/O: run in a thread), then
+    execute ``mark(rows)``; the rows sent.
+
+    A read first, so an idle poll opens no write transaction. On SQLite (one process per file)
+    the rows read are sent, then marked in a write transaction of their own: no broker I/O
+    happens under SQLite's write lock, and ``mark`` should re-check the condition that selected
+    them. On PostgreSQL a poller runs in every process: the rows are selected again ``FOR UPDATE
+    SKIP LOCKED`` and stay locked until they are marked, so each is sent by one process.
+    """
+    async with db.read() as session:
+        rows = list((await session.execute(stmt)).all())
+    if not rows:
+        return []
+    if db.is_sqlite:
+        await asyncio.to_thread(send, rows)
+        async with db.write() as session:
+            await session.execute(mark(rows))
+        return rows
+    async with db.write() as session:
+        rows = list((await session.execute(stmt.with_for_update(skip_locked=True))).all())
+        if rows:
+            await asyncio.to_thread(send, rows)
+            await session.execute(mark(rows))
+    return rows

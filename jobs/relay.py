@@ -16,13 +16,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
 from hub.db import Database
 from hub.domain.base import utcnow
 from hub.domain.outbox.models import OutboxEvent
-from jobs.polling import Poller
+from jobs.polling import Poller, send_claimed
 
 __all__ = ["OutboxRelay"]
 
@@ -58,61 +59,33 @@ class OutboxRelay(Poller):
         self.redeliver_after = redeliver_after
         self._next_redelivery = 0.0
 
+    def _publish(self, rows: list[Any]) -> None:
+        self.publish([r[0] for r in rows])
+
     async def relay_once(self) -> int:
         """Publish one batch; returns how many events were published."""
-        async with self.db.read() as session:  # cheap check, no write lock when idle
-            pending = await session.scalar(
-                select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).limit(1)
-            )
-        if pending is None:
-            return 0
-        if self.db.is_sqlite:
-            # No broker I/O while holding SQLite's write lock: read, publish, then mark. One
-            # relay per SQLite file (one process), so nobody else claims the rows meanwhile.
-            async with self.db.read() as session:
-                ids = list((await session.execute(_PENDING)).scalars())
-            await asyncio.to_thread(self.publish, ids)
-            async with self.db.write() as session:
-                await session.execute(self._mark(ids))
-            return len(ids)
-        async with self.db.write() as session:
-            # Several relays (one per process) share the work: each claims rows the others
-            # have not locked.
-            ids = list((await session.execute(_PENDING.with_for_update(skip_locked=True))).scalars())
-            if not ids:
-                return 0
-            await asyncio.to_thread(self.publish, ids)
-            await session.execute(self._mark(ids))
-        return len(ids)
+        unpublished = OutboxEvent.published_at.is_(None)
+        sent = await send_claimed(
+            self.db, _PENDING, self._publish, lambda rows: self._mark(rows).where(unpublished)
+        )
+        return len(sent)
 
     async def redeliver_once(self) -> int:
         """Publish again events published more than ``redeliver_after`` seconds ago and still not
         handled; returns how many."""
         late = utcnow() - timedelta(seconds=self.redeliver_after)
+        lost = and_(OutboxEvent.handled_at.is_(None), OutboxEvent.published_at < late)
         stmt = (
             select(OutboxEvent.id)
-            .where(OutboxEvent.handled_at.is_(None), OutboxEvent.published_at < late)
-            .where(OutboxEvent.attempts < MAX_PUBLISHES)
+            .where(lost, OutboxEvent.attempts < MAX_PUBLISHES)
             .order_by(OutboxEvent.id)
             .limit(BATCH)
         )
         total = 0
         while True:
-            if self.db.is_sqlite:  # one relay per SQLite file: read, publish, then mark
-                async with self.db.read() as session:
-                    ids = list((await session.execute(stmt)).scalars())
-                if ids:
-                    await asyncio.to_thread(self.publish, ids)
-                    async with self.db.write() as session:
-                        await session.execute(self._mark(ids).where(OutboxEvent.published_at < late))
-            else:  # several relays: each takes the rows the others have not locked
-                async with self.db.write() as session:
-                    ids = list((await session.execute(stmt.with_for_update(skip_locked=True))).scalars())
-                    if ids:
-                        await asyncio.to_thread(self.publish, ids)
-                        await session.execute(self._mark(ids))
-            total += len(ids)
-            if len(ids) < BATCH:
+            sent = await send_claimed(self.db, stmt, self._publish, lambda rows: self._mark(rows).where(lost))
+            total += len(sent)
+            if len(sent) < BATCH:
                 break
         if total:
             log.warning("published again %d event(s) not handled %.0f s after publishing", total,
@@ -120,10 +93,10 @@ class OutboxRelay(Poller):
         return total
 
     @staticmethod
-    def _mark(ids: list[int]):  # type: ignore[no-untyped-def]
+    def _mark(rows: list[Any]) -> Any:
         return (
             update(OutboxEvent)
-            .where(OutboxEvent.id.in_(ids))
+            .where(OutboxEvent.id.in_([r[0] for r in rows]))
             .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1)
         )
 

@@ -41,7 +41,6 @@ __all__ = [
     "apply_stock_level",
     "binding",
     "bind",
-    "enqueue_job",
     "list_jobs",
     "record_inbound",
     "retry_job",
@@ -52,45 +51,6 @@ __all__ = [
 def _require_staff(actor: Principal) -> None:
     if not actor.is_staff:
         raise DomainError.denied("Integration jobs are for staff")
-
-
-async def enqueue_job(
-    session: AsyncSession,
-    *,
-    key: str,
-    role: str,
-    operation: str,
-    entity: str,
-    entity_id: int,
-    max_attempts: int,
-    payload: dict[str, Any] | None = None,
-    event_id: int | None = None,
-) -> bool:
-    """Create the job called ``key`` unless it exists; True if it was created. Runs in the
-    caller's transaction (an outbox handler's), so the job exists exactly when its cause does."""
-    exists = await session.scalar(select(IntegrationJob.id).where(IntegrationJob.key == key))
-    if exists is not None:
-        return False
-    now = utcnow()
-    session.add(
-        IntegrationJob(
-            key=key,
-            role=role,
-            operation=operation,
-            entity=entity,
-            entity_id=entity_id,
-            event_id=event_id,
-            payload=payload or {},
-            status=JobStatus.PENDING.value,
-            attempts=0,
-            max_attempts=max_attempts,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    await session.flush()
-    return True
 
 
 async def list_jobs(
@@ -168,7 +128,6 @@ class SyncState:
     external_id: str | None
     attempts: int
     last_error: str | None
-    operation: str
 
 
 # Worst first: the state an order shows when its jobs at one peer differ (several warehouses).
@@ -202,7 +161,6 @@ async def sync_states(session: AsyncSession, order_ids: Sequence[int]) -> dict[t
             external_id=next((j.external_id for j in jobs if j.external_id), None),
             attempts=sum(j.attempts for j in current),
             last_error=next((j.last_error for j in current if j.last_error), None),
-            operation=worst.operation,
         )
     return states
 
@@ -360,16 +318,17 @@ async def hub_stock(session: AsyncSession) -> dict[tuple[str, str], int]:
 
 
 async def mark_open_jobs_unsent(session: AsyncSession) -> int:
-    """After a restart with the in-memory broker: every open job is sent again."""
+    """After a restart with the in-memory broker (one process): every open job is sent again, and
+    what was running when the process stopped runs again."""
+    running = (JobStatus.RUNNING.value, JobStatus.RETRYING.value)
+    await session.execute(
+        update(IntegrationJob)
+        .where(IntegrationJob.status.in_(running))
+        .values(status=JobStatus.RETRYING.value, lease_until=None)
+    )
     result = await session.execute(
         update(IntegrationJob)
         .where(IntegrationJob.status.in_([s.value for s in OPEN_STATUSES]))
-        .values(enqueued_at=None, lease_until=None, status=JobStatus.RETRYING.value)
-        .where(IntegrationJob.status != JobStatus.PENDING.value)
-    )
-    pending = await session.execute(
-        update(IntegrationJob)
-        .where(IntegrationJob.status == JobStatus.PENDING.value)
         .values(enqueued_at=None)
     )
-    return int(result.rowcount or 0) + int(pending.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
