@@ -1070,7 +1070,7 @@ class Server:
     ) -> None:
         self.port = port
         self.log_path = log_path
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(log_path, "wb")
         env = server_env(database_url, secret, redis_url)
         self.proc = subprocess.Popen(
             [hub_binary(), "serve", "--port", str(port)],
@@ -1081,7 +1081,7 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         # Production shape: jobs run in their own `hub worker` process (not counted as server CPU).
-        self.worker_log = open(log_path.with_suffix(".worker.log"), "wb") if redis_url else None  # noqa: SIM115
+        self.worker_log = open(log_path.with_suffix(".worker.log"), "wb") if redis_url else None
         self.worker = (
             subprocess.Popen(
                 [hub_binary(), "worker", "--threads", "4"],

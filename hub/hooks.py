@@ -99,7 +99,7 @@ class Hooks:
                 if attempt == 2:
                     log.warning("hook %s: could not record a callback twice in a row", role)
                     return self._answer(connector, False, "could not be recorded; try again later", 503)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 # The database is away or busy (asyncpg raises OSError before SQLAlchemy wraps
                 # anything): the sender retries; nothing was kept.
                 log.exception("hook %s: could not record a callback", role)

@@ -234,5 +234,5 @@ async def check_connector(instance: Instance, limit: float = CHECK_TIMEOUT) -> C
     finally:
         try:
             await connector.aclose()
-        except Exception:  # noqa: BLE001, S110 - closing is best effort after a check
+        except Exception:  # noqa: BLE001 - closing is best effort after a check
             pass

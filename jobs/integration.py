@@ -467,7 +467,7 @@ def backoff(policy: JobPolicy, attempt: int, retry_after: float | None = None) -
     """Seconds before attempt ``attempt + 1``: exponential from ``min_backoff`` with ±20 %
     jitter, capped at ``max_backoff``; a peer's Retry-After wins if longer (still capped)."""
     wait = min(policy.min_backoff * 2 ** max(attempt - 1, 0), policy.max_backoff)
-    wait *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+    wait *= random.uniform(0.8, 1.2)
     if retry_after is not None:
         wait = max(wait, retry_after)
     return float(min(wait, policy.max_backoff))

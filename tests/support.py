@@ -99,9 +99,7 @@ class Hub:
             s.add(user)
             await s.flush()
             uid = user.id
-        token = self.tokens.issue(
-            Principal(uid, user.email, frozenset(roles), customer_id)
-        )
+        token = self.tokens.issue(Principal(uid, user.email, frozenset(roles), customer_id))
         self.seeded.tokens[label] = token
         self.seeded.users[label] = uid
         return token
@@ -158,7 +156,9 @@ class Hub:
             s.add(p)
             await s.flush()
             for wh, qty in (stock or {}).items():
-                s.add(Stock(product_id=p.id, warehouse_id=self.seeded.warehouses[wh], on_hand=qty, reserved=0))
+                s.add(
+                    Stock(product_id=p.id, warehouse_id=self.seeded.warehouses[wh], on_hand=qty, reserved=0)
+                )
             self.seeded.products[sku] = p.id
             return p.id
 

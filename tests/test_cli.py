@@ -67,7 +67,9 @@ def test_serve_answers_graphql_and_graphiql(tmp_path: Path) -> None:
     env = {"HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "HUB_PORT": str(port)}
     assert run(["migrate"], env).returncode == 0
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | env
-    proc = subprocess.Popen([*HUB, "serve"], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*HUB, "serve"], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         # when it is up
         deadline = time.monotonic() + 30
@@ -98,6 +100,7 @@ async def test_demo_data_is_realistic_and_loads_once(settings: Settings, db: Dat
     # then the logins are the same and nothing was loaded twice
     assert first == second
     async with db.read() as s:
+
         async def count(model: type) -> int:
             return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 

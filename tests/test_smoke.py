@@ -9,10 +9,15 @@ async def test_buyer_sees_catalog_and_places_an_order(hub: Hub) -> None:
     # given the standard seed
     await hub.standard()
     # when the buyer lists products
-    data = await hub.data("{ products(first: 2) { edges { node { sku availableQuantity price { unitPrice { amount currency } } } } pageInfo { hasNextPage } } }", as_="acme")
+    data = await hub.data(
+        "{ products(first: 2) { edges { node { sku availableQuantity price { unitPrice { amount currency } } } } pageInfo { hasNextPage } } }",
+        as_="acme",
+    )
     # then it sees live availability and prices
     assert data["products"]["edges"][0]["node"] == {
-        "sku": "SKU-A", "availableQuantity": 15, "price": {"unitPrice": {"amount": "12.50", "currency": "CNY"}},
+        "sku": "SKU-A",
+        "availableQuantity": 15,
+        "price": {"unitPrice": {"amount": "12.50", "currency": "CNY"}},
     }
     assert data["products"]["pageInfo"]["hasNextPage"] is True
     # when it orders 12 of SKU-A

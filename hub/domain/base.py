@@ -51,6 +51,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
-def MoneyColumn() -> Numeric[Any]:  # noqa: N802 - reads like a type
+def MoneyColumn() -> Numeric[Any]:
     """NUMERIC(14, 2) read back as :class:`decimal.Decimal`."""
     return Numeric(14, 2, asdecimal=True)

@@ -117,7 +117,7 @@ def query_error(error: DomainError) -> GraphQLError:
 
 
 def _selections(info: AppInfo, nodes: Iterable[Any]) -> Iterable[FieldNode]:
-    fragments = info._raw_info.fragments
+    fragments = info._raw_info.fragments  # noqa: SLF001 - replaced by info.selected_fields (issue 8)
     for node in nodes:
         if isinstance(node, FieldNode):
             yield node
@@ -131,7 +131,7 @@ def _selections(info: AppInfo, nodes: Iterable[Any]) -> Iterable[FieldNode]:
 
 def wants(info: AppInfo, *path: str) -> bool:
     """True when the current field's selection contains ``path`` (e.g. "edges", "node", "price")."""
-    level: list[FieldNode] = list(info._raw_info.field_nodes)
+    level: list[FieldNode] = list(info._raw_info.field_nodes)  # noqa: SLF001
     for name in path:
         nxt: list[FieldNode] = []
         for node in level:

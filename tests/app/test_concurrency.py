@@ -32,7 +32,11 @@ async def test_concurrent_orders_never_oversell(hub: Hub) -> None:
         buyers.append(f"b{i}")
 
     def lines(i: int) -> list[dict[str, object]]:
-        chosen = [{"sku": "X", "quantity": 1 + i % 2}, {"sku": "Y", "quantity": 1 + i % 3}, {"sku": "Z", "quantity": 1}]
+        chosen = [
+            {"sku": "X", "quantity": 1 + i % 2},
+            {"sku": "Y", "quantity": 1 + i % 3},
+            {"sku": "Z", "quantity": 1},
+        ]
         return chosen if i % 2 else list(reversed(chosen))  # lines in both orders
 
     # when 40 orders are placed at once
@@ -53,7 +57,9 @@ async def test_concurrent_orders_never_oversell(hub: Hub) -> None:
     for order in accepted:
         for line in order["lines"]:
             ordered[line["sku"]] += line["quantity"]
-    assert {sku: await hub.reserved(sku) for sku in ("X", "Y", "Z")} == {s: ordered[s] for s in ("X", "Y", "Z")}
+    assert {sku: await hub.reserved(sku) for sku in ("X", "Y", "Z")} == {
+        s: ordered[s] for s in ("X", "Y", "Z")
+    }
     # and no warehouse is reserved beyond what it has
     async with hub.db.read() as s:
         rows = (await s.execute(select(Stock.on_hand, Stock.reserved))).all()

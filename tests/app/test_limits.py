@@ -99,7 +99,9 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     monkeypatch.setattr(queries, "list_products", boom)
     # when a client calls it
     with caplog.at_level(logging.ERROR, logger="hub.app"):
-        response = await hub.post({"query": "{ products { edges { node { sku } } } }"}, hub.seeded.tokens["acme"])
+        response = await hub.post(
+            {"query": "{ products { edges { node { sku } } } }"}, hub.seeded.tokens["acme"]
+        )
     # then it sees a masked error carrying the request id, and the log has the detail
     assert response.status_code == 200
     rid = response.headers["x-request-id"]
@@ -129,15 +131,21 @@ async def test_a_chunked_body_over_the_limit_gets_http_413(hub: Hub) -> None:
             yield chunk
 
     # when it is posted, then it is refused with 413 (not a crash)
-    response = await hub.client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+    response = await hub.client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 
 async def test_nul_characters_are_refused_before_they_reach_the_database(hub: Hub) -> None:
     # anonymous, even: tokenCreate with a NUL in the email
-    response = await hub.post({"query": 'mutation { tokenCreate(email: "a\\u0000@x.com", password: "p") { token } }'})
+    response = await hub.post(
+        {"query": 'mutation { tokenCreate(email: "a\\u0000@x.com", password: "p") { token } }'}
+    )
     assert response.status_code == 400
-    response = await hub.post({"query": "query($s: String) { products(search: $s) { totalCount } }", "variables": {"s": "a\u0000b"}})
+    response = await hub.post(
+        {"query": "query($s: String) { products(search: $s) { totalCount } }", "variables": {"s": "a\u0000b"}}
+    )
     assert response.status_code == 400
 
 
@@ -151,8 +159,12 @@ async def test_ids_and_cursors_beyond_the_id_range_are_not_found(hub: Hub) -> No
     big_order = base64.urlsafe_b64encode(b"Order:3000000000").decode().rstrip("=")
     # when they are used, then they answer as for a missing object, never an internal error
     assert await hub.data(f'{{ order(id: "{big_order}") {{ id }} }}', as_="acme") == {"order": None}
-    data = await hub.data(f'mutation {{ orderCancel(id: "{big_order}") {{ errors {{ code }} }} }}', as_="acme")
+    data = await hub.data(
+        f'mutation {{ orderCancel(id: "{big_order}") {{ errors {{ code }} }} }}', as_="acme"
+    )
     assert data == {"orderCancel": {"errors": [{"code": "NOT_FOUND"}]}}
-    body = await hub.gql(f'{{ orders(after: "{encode_cursor("order", 10**20)}") {{ edges {{ node {{ id }} }} }} }}', as_="acme")
+    body = await hub.gql(
+        f'{{ orders(after: "{encode_cursor("order", 10**20)}") {{ edges {{ node {{ id }} }} }} }}', as_="acme"
+    )
     assert body["data"] == {"orders": None}
     assert body["errors"][0]["message"] == "after is not a valid cursor"

@@ -82,14 +82,18 @@ async def test_order_create_costs_the_same_statements_for_1_and_50_lines(hub: Hu
         assert counts[1] == 3, counts
 
 
-
 async def test_outstanding_and_available_credit_share_one_query(hub: Hub) -> None:
     # given a customer with a credit limit and its buyer
     await hub.add_customer("ACME", credit_limit="1000.00")
     await hub.add_user("acme", [Role.CUSTOMER], customer="ACME")
     # when both credit figures are asked for
     with count_statements(hub.db.engine) as seen:
-        data = await hub.data("{ me { customer { outstanding { amount } availableCredit { amount } } } }", as_="acme")
+        data = await hub.data(
+            "{ me { customer { outstanding { amount } availableCredit { amount } } } }", as_="acme"
+        )
     # then they agree and the open-order total was read once
-    assert data["me"]["customer"] == {"outstanding": {"amount": "0.00"}, "availableCredit": {"amount": "1000.00"}}
+    assert data["me"]["customer"] == {
+        "outstanding": {"amount": "0.00"},
+        "availableCredit": {"amount": "1000.00"},
+    }
     assert sum("sum(orders.total)" in s for s in seen) == 1, seen

@@ -37,8 +37,12 @@ def _env(site: Path, **extra: str) -> dict[str, str]:
 def test_an_installed_third_party_connector_is_discovered(installed_example: Path, tmp_path: Path) -> None:
     # given a connector file naming the example's connector
     conf = tmp_path / "hub.toml"
-    conf.write_text(f'[connectors.notify.ops]\nconnector = "jsonl"\npath = "{tmp_path / "m.jsonl"}"\n', encoding="utf-8")
-    env = _env(installed_example, HUB_CONNECTORS_FILE=str(conf), HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}")
+    conf.write_text(
+        f'[connectors.notify.ops]\nconnector = "jsonl"\npath = "{tmp_path / "m.jsonl"}"\n', encoding="utf-8"
+    )
+    env = _env(
+        installed_example, HUB_CONNECTORS_FILE=str(conf), HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}"
+    )
     # when the hub lists and checks connectors
     listed = subprocess.run([sys.executable, "-m", "hub.cli", "connectors", "list"], env=env,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -48,7 +52,10 @@ def test_an_installed_third_party_connector_is_discovered(installed_example: Pat
     assert listed.returncode == 0, listed.stderr
     assert "hub_connector_example:JsonlNotifier  (hub-connector-example 0.1.0)" in listed.stdout
     assert "notify.ops" in listed.stdout
-    assert checked.returncode == 0 and f"notify.ops (jsonl): ok: appends to {tmp_path / 'm.jsonl'}" in checked.stdout
+    assert (
+        checked.returncode == 0
+        and f"notify.ops (jsonl): ok: appends to {tmp_path / 'm.jsonl'}" in checked.stdout
+    )
 
 
 def test_the_example_passes_the_notifier_contract(installed_example: Path) -> None:

@@ -58,7 +58,9 @@ class TestQimenWms(WmsContract):
         return reference in self.fake.cancelled
 
     def signed_callback(self, connector: Any, reference: str) -> tuple[dict[str, str], dict[str, str], bytes]:
-        query, body = self.fake.callback(CONFIRM, confirmation(reference), at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+        query, body = self.fake.callback(
+            CONFIRM, confirmation(reference), at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+        )
         return query, {}, body
 
 
@@ -67,7 +69,9 @@ async def test_an_outbound_order_reaches_the_wms_with_its_lines(fake: FakeQimen)
     ref = await wms.push_outbound_order(sample_outbound("SO000123"))
     await wms.aclose()
     assert ref.external_id == "WMS00000001"
-    assert fake.orders["SO000123"]["lines"] == [("SKU-1", 2)] and fake.orders["SO000123"]["warehouse"] == "WH1"
+    assert (
+        fake.orders["SO000123"]["lines"] == [("SKU-1", 2)] and fake.orders["SO000123"]["warehouse"] == "WH1"
+    )
 
 
 async def test_a_busy_wms_is_transient_and_a_bad_secret_is_permanent(fake: FakeQimen) -> None:
@@ -96,7 +100,12 @@ def test_a_shipment_confirmation_sums_its_packages(fake: FakeQimen) -> None:
     query, body = fake.callback(CONFIRM, confirmation("SO000123", "OBC-77"), at=now)
     [event] = qimen(fake).parse_callback(query, {}, body, now)
     assert isinstance(event, ShipmentConfirmed)
-    assert (event.event_id, event.reference, event.carrier, event.tracking_number) == ("OBC-77", "SO000123", "SF", "SF123")
+    assert (event.event_id, event.reference, event.carrier, event.tracking_number) == (
+        "OBC-77",
+        "SO000123",
+        "SF",
+        "SF123",
+    )
     assert dict((x.sku, x.quantity) for x in event.lines) == {"SKU-1": 2, "SKU-2": 3}
     assert event.shipped_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 16:00 Beijing time
 
@@ -109,7 +118,10 @@ def test_a_stock_change_report_gives_one_event_per_item(fake: FakeQimen) -> None
     now = datetime.now(UTC)
     query, body = fake.callback(STOCK, body, at=now)
     events = qimen(fake).parse_callback(query, {}, body, now)
-    assert [(e.event_id, e.sku, e.delta) for e in events if isinstance(e, StockChanged)] == [("C-1", "SKU-1", -2), ("C-2", "SKU-2", 10)]
+    assert [(e.event_id, e.sku, e.delta) for e in events if isinstance(e, StockChanged)] == [
+        ("C-1", "SKU-1", -2),
+        ("C-2", "SKU-2", 10),
+    ]
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -135,10 +147,23 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/
         (CONFIRM, EXTERNAL, 0, None, "entities or DTDs refused"),
         ("taobao.qimen.unknown", confirmation("SO1"), 0, None, "unsupported method"),
     ],
-    ids=["bad-sign", "changed-body", "non-ascii-sign", "stale", "future", "truncated", "missing-fields", "json", "billion-laughs",
-         "external-entity", "unknown-method"],  # fmt: skip
+    ids=[
+        "bad-sign",
+        "changed-body",
+        "non-ascii-sign",
+        "stale",
+        "future",
+        "truncated",
+        "missing-fields",
+        "json",
+        "billion-laughs",
+        "external-entity",
+        "unknown-method",
+    ],  # fmt: skip
 )
-def test_bad_callbacks_are_refused(fake: FakeQimen, method: str, body: bytes, shift: int, tamper: str | None, reason: str) -> None:
+def test_bad_callbacks_are_refused(
+    fake: FakeQimen, method: str, body: bytes, shift: int, tamper: str | None, reason: str
+) -> None:
     now = datetime.now(UTC)
     query, signed = fake.callback(method, body, at=now - timedelta(seconds=shift))
     if tamper == "sign":

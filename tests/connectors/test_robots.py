@@ -72,7 +72,10 @@ async def test_dingtalk_markdown_names_the_mentioned_mobiles(ding: FakeDingtalk)
     await r.aclose()
     [body] = ding.received
     assert body["at"] == {"atMobiles": ["13800000000"], "isAtAll": False}
-    assert body["markdown"]["text"] == "### 订单已审批\n\nSO000123\n\n[https://hub/o/1](https://hub/o/1)\n\n@13800000000"
+    assert (
+        body["markdown"]["text"]
+        == "### 订单已审批\n\nSO000123\n\n[https://hub/o/1](https://hub/o/1)\n\n@13800000000"
+    )
 
 
 async def test_a_wrong_dingtalk_secret_is_permanent_and_not_shown(ding: FakeDingtalk) -> None:

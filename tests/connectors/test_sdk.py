@@ -85,26 +85,48 @@ def test_secrets_never_appear_in_listings_or_reprs(tmp_path: Path) -> None:
     instances = load_connectors(settings, {})
     text = describe(settings, instances)
     assert "token=**********" in text and "prefix='K3'" in text
-    assert SECRET not in text and SECRET not in repr(instances["erp"].settings) and SECRET not in repr(instances)
+    assert (
+        SECRET not in text and SECRET not in repr(instances["erp"].settings) and SECRET not in repr(instances)
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ('[connectors.erp]\nconnector = "sap"\n', "no erp connector named 'sap' is installed (installed: "),
-        ('[connectors.erp]\nconnector = "memory"\nprefixx = "A"\n', "[connectors.erp] (memory): prefixx: Extra inputs are not permitted"),
-        (f'[connectors.erp]\nconnector = "memory"\nfail = "{SECRET}"\n', "[connectors.erp] (memory): fail: Input should be"),
+        (
+            '[connectors.erp]\nconnector = "memory"\nprefixx = "A"\n',
+            "[connectors.erp] (memory): prefixx: Extra inputs are not permitted",
+        ),
+        (
+            f'[connectors.erp]\nconnector = "memory"\nfail = "{SECRET}"\n',
+            "[connectors.erp] (memory): fail: Input should be",
+        ),
         ('[connectors.erp]\nconnector = "memory"\ntoken = 42\n', "token: Input should be a valid string"),
-        ('[connectors.erp]\nprefix = "A"\n', "[connectors.erp] needs connector = \"<name>\""),
-        ('[connectors.crm]\nconnector = "x"\n', "unknown connector kind [connectors.crm] (kinds: erp, wms, notify)"),
+        ('[connectors.erp]\nprefix = "A"\n', '[connectors.erp] needs connector = "<name>"'),
+        (
+            '[connectors.crm]\nconnector = "x"\n',
+            "unknown connector kind [connectors.crm] (kinds: erp, wms, notify)",
+        ),
         ('[connectors.notify."Sales Team"]\nconnector = "log"\n', "bad role name 'notify.Sales Team'"),
         ('[connectors.notify.a-b]\nconnector = "log"\n', "bad role name 'notify.a-b'"),
         ('[connectors.notify.a_]\nconnector = "log"\n', "bad role name 'notify.a_'"),
         ('[connectors.erp\nconnector = "memory"\n', "not valid TOML"),
-        ('[other]\nx = 1\n', "unknown top-level key(s): other"),
+        ("[other]\nx = 1\n", "unknown top-level key(s): other"),
     ],
-    ids=["unknown-connector", "unknown-setting", "bad-value", "wrong-type", "no-connector", "unknown-kind",
-         "bad-role", "dash-in-role", "trailing-underscore", "bad-toml", "unknown-table"],  # fmt: skip
+    ids=[
+        "unknown-connector",
+        "unknown-setting",
+        "bad-value",
+        "wrong-type",
+        "no-connector",
+        "unknown-kind",
+        "bad-role",
+        "dash-in-role",
+        "trailing-underscore",
+        "bad-toml",
+        "unknown-table",
+    ],  # fmt: skip
 )
 def test_a_bad_connector_file_stops_start_up_with_one_line(tmp_path: Path, text: str, expected: str) -> None:
     message = _error(tmp_path, text)
@@ -142,7 +164,9 @@ def test_the_contract_suite_fails_a_connector_that_duplicates_documents() -> Non
 
 def _hub(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | env
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=full, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], env=full, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_hub_connectors_list_and_check_as_commands(tmp_path: Path) -> None:
@@ -160,7 +184,9 @@ def test_hub_connectors_list_and_check_as_commands(tmp_path: Path) -> None:
     # check of a peer that fails: the verdict and exit 1, no traceback
     failing = _hub(["connectors", "check", "erp"], env | {"HUB_CONNECTOR_ERP__FAIL": "transient"})
     assert failing.returncode == 1
-    assert failing.stdout.strip() == "erp (memory): FAILED: TransientError: memory ERP told to fail (transient)"
+    assert (
+        failing.stdout.strip() == "erp (memory): FAILED: TransientError: memory ERP told to fail (transient)"
+    )
     assert "Traceback" not in failing.stderr
     # an unconfigured role: exit 2, one line listing the configured ones
     unknown = _hub(["connectors", "check", "notify.purchasing"], env)
@@ -171,7 +197,11 @@ def test_hub_connectors_list_and_check_as_commands(tmp_path: Path) -> None:
 def test_hub_serve_refuses_to_start_with_a_bad_connector_setting(tmp_path: Path) -> None:
     path = tmp_path / "hub.toml"
     path.write_text('[connectors.erp]\nconnector = "nope"\n', encoding="utf-8")
-    env = {"HUB_CONNECTORS_FILE": str(path), "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}", "HUB_PORT": "1"}
+    env = {
+        "HUB_CONNECTORS_FILE": str(path),
+        "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+        "HUB_PORT": "1",
+    }
     result = _hub(["serve"], env)
     assert result.returncode == 2
     assert "no erp connector named 'nope' is installed" in result.stderr

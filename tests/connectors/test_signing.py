@@ -52,7 +52,9 @@ def test_standard_webhooks_vector() -> None:
     ],
     ids=["valid", "one-of-several", "tampered", "stale", "future", "bad-timestamp", "no-signature"],
 )
-def test_standard_webhooks_verification(timestamp: str, signatures: str, body: bytes, now: int, ok: bool) -> None:
+def test_standard_webhooks_verification(
+    timestamp: str, signatures: str, body: bytes, now: int, ok: bool
+) -> None:
     assert standard_webhooks_verify(SW_SECRET, SW_ID, timestamp, signatures, body, now) is ok
 
 

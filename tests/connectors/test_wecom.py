@@ -43,11 +43,18 @@ class TestWecomRobot(NotifierContract):
 
 async def test_a_message_arrives_as_markdown_with_link_and_mentions(fake: FakeWecom) -> None:
     r = robot(fake)
-    await r.send(Message("订单 SO000123 已审批", "3 lines, **¥1,200.00**", mentions=("zhangsan",), link="https://hub/o/1"))
+    await r.send(
+        Message(
+            "订单 SO000123 已审批", "3 lines, **¥1,200.00**", mentions=("zhangsan",), link="https://hub/o/1"
+        )
+    )
     await r.aclose()
     [body] = fake.received[KEY]
     assert body["msgtype"] == "markdown"
-    assert body["markdown"]["content"] == "**订单 SO000123 已审批**\n3 lines, **¥1,200.00**\n[https://hub/o/1](https://hub/o/1)\n<@zhangsan>"
+    assert (
+        body["markdown"]["content"]
+        == "**订单 SO000123 已审批**\n3 lines, **¥1,200.00**\n[https://hub/o/1](https://hub/o/1)\n<@zhangsan>"
+    )
 
 
 async def test_an_unknown_key_is_permanent_tried_once_and_the_key_never_shows(fake: FakeWecom) -> None:

@@ -46,7 +46,7 @@ class FakePeer:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 fake._serve(self)
 
         self.server = _Server(("127.0.0.1", 0), Handler)

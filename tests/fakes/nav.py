@@ -153,7 +153,7 @@ class FakeNav(FakePeer):
         fake, handler = self, self.server.RequestHandlerClass
 
         class Handler(handler):  # type: ignore[misc, valid-type]
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 fake._serve_wsdl(self)
 
         self.server.RequestHandlerClass = Handler

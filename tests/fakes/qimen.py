@@ -6,7 +6,7 @@ It can also build the WMS's own signed callbacks to the hub."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - test peer reading the hub's own requests
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ class FakeQimen(FakePeer):
         if self.busy_next > 0:
             self.busy_next -= 1
             return 200, _response("failure", "SYSTEM_BUSY", "busy")
-        request = ET.fromstring(body)  # noqa: S314 - the hub's own request
+        request = ET.fromstring(body)
         method = query.get("method", "")
         if method == "taobao.qimen.deliveryorder.create":
             code = request.findtext("deliveryOrder/deliveryOrderCode") or ""
@@ -61,7 +61,10 @@ class FakeQimen(FakePeer):
                 f"<item><warehouseCode>{wh}</warehouseCode><itemCode>{sku}</itemCode><quantity>{q}</quantity></item>"
                 for (sku, wh), q in sorted(self.stock.items()) if not wanted or sku in wanted
             )  # fmt: skip
-            return 200, f"<response><flag>success</flag><code>0</code><message/><items>{items}</items></response>".encode()
+            return (
+                200,
+                f"<response><flag>success</flag><code>0</code><message/><items>{items}</items></response>".encode(),
+            )
         return 200, _response("failure", "INVALID_METHOD", "unknown method")
 
     def callback(self, method: str, body: bytes, at: datetime | None = None) -> tuple[dict[str, str], bytes]:

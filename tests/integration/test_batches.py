@@ -91,7 +91,9 @@ async def test_batch_runs_each_once(db: Database, settings: Settings, tmp_path: 
     await deliver_events(db, ids)  # again: no new jobs
     jobs = await _jobs(db)
     assert len(jobs) == 7 and {j.event_id for j in jobs} == set(ids)
-    assert all(j.status == "PENDING" and j.payload == {"kind": "t.ping"} and j.max_attempts == 10 for j in jobs)
+    assert all(
+        j.status == "PENDING" and j.payload == {"kind": "t.ping"} and j.max_attempts == 10 for j in jobs
+    )
     out = await integration.run_jobs(db, [j.id for j in jobs])
     assert set(out.values()) == {"succeeded"}
     null = integration.connector("notify.hook")
@@ -156,10 +158,20 @@ async def test_batch_skips_held_and_missing_events(db: Database, settings: Setti
     jobs = await _jobs(db)
     lease = utcnow() + timedelta(seconds=60)
     async with db.write() as s:  # job 0 held by another worker; job 1 expired lease (lost)
-        await s.execute(update(IntegrationJob).where(IntegrationJob.id == jobs[0].id).values(status="RUNNING", lease_until=lease, attempts=1))
-        await s.execute(update(IntegrationJob).where(IntegrationJob.id == jobs[1].id).values(status="RUNNING", lease_until=utcnow() - timedelta(seconds=1), attempts=1))
+        await s.execute(
+            update(IntegrationJob)
+            .where(IntegrationJob.id == jobs[0].id)
+            .values(status="RUNNING", lease_until=lease, attempts=1)
+        )
+        await s.execute(
+            update(IntegrationJob)
+            .where(IntegrationJob.id == jobs[1].id)
+            .values(status="RUNNING", lease_until=utcnow() - timedelta(seconds=1), attempts=1)
+        )
         # job 2's event is gone
-        await s.execute(update(IntegrationJob).where(IntegrationJob.id == jobs[2].id).values(entity_id=10_000))
+        await s.execute(
+            update(IntegrationJob).where(IntegrationJob.id == jobs[2].id).values(entity_id=10_000)
+        )
     fake = Fake()
     integration._state["connectors"]["notify.hook"] = fake
     out = await integration.run_jobs(db, [j.id for j in jobs])
@@ -169,7 +181,9 @@ async def test_batch_skips_held_and_missing_events(db: Database, settings: Setti
     assert [j.attempts for j in after] == [1, 2, 1, 1]
 
 
-async def test_batch_renews_lease_and_drops_lost(db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_batch_renews_lease_and_drops_lost(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_connectors(settings, tmp_path, TOML)
     await _events(db, "t.ping", 4)
     jobs = await _jobs(db)
@@ -181,11 +195,21 @@ async def test_batch_renews_lease_and_drops_lost(db: Database, settings: Setting
 
     async def send(message: Message) -> None:
         async with db.read() as s:
-            rows = (await s.execute(select(IntegrationJob.id, IntegrationJob.lease_until, IntegrationJob.status).order_by(IntegrationJob.id))).all()
+            rows = (
+                await s.execute(
+                    select(IntegrationJob.id, IntegrationJob.lease_until, IntegrationJob.status).order_by(
+                        IntegrationJob.id
+                    )
+                )
+            ).all()
         seen.append(rows)
         if len(seen) == 2:  # another worker took job 3 meanwhile
             async with db.write() as s:
-                await s.execute(update(IntegrationJob).where(IntegrationJob.id == jobs[3].id).values(lease_until=utcnow() + timedelta(seconds=500), attempts=2))
+                await s.execute(
+                    update(IntegrationJob)
+                    .where(IntegrationJob.id == jobs[3].id)
+                    .values(lease_until=utcnow() + timedelta(seconds=500), attempts=2)
+                )
         await orig(message)
 
     fake.send = send  # type: ignore[method-assign]
@@ -208,7 +232,9 @@ async def test_single_id_is_run_job(db: Database, settings: Settings, tmp_path: 
         await integration.run_jobs(db, [job.id])
 
 
-async def test_dispatcher_batches_only_per_event_notifiers(db: Database, settings: Settings, tmp_path: Path) -> None:
+async def test_dispatcher_batches_only_per_event_notifiers(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
     use_connectors(settings, tmp_path, TOML)
     await _events(db, "t.ping", 10)
     await _events(db, "c.ping", 2)
@@ -218,12 +244,21 @@ async def test_dispatcher_batches_only_per_event_notifiers(db: Database, setting
     assert await d.dispatch_once() == 12
     hook = [j.id for j in jobs if j.role == "notify.hook"]
     chat = [j.id for j in jobs if j.role == "notify.chat"]
-    assert sent == [("notify", chat[0]), ("notify", chat[1]), ("notify", hook[0:3]), ("notify", hook[3:6]), ("notify", hook[6:9]), ("notify", hook[9])]
+    assert sent == [
+        ("notify", chat[0]),
+        ("notify", chat[1]),
+        ("notify", hook[0:3]),
+        ("notify", hook[3:6]),
+        ("notify", hook[6:9]),
+        ("notify", hook[9]),
+    ]
     assert await d.dispatch_once() == 0
     assert all(j.enqueued_at is not None for j in await _jobs(db))
 
 
-async def test_two_dispatchers_send_each_job_once(db: Database, settings: Settings, tmp_path: Path, backend: str) -> None:
+async def test_two_dispatchers_send_each_job_once(
+    db: Database, settings: Settings, tmp_path: Path, backend: str
+) -> None:
     if backend == "sqlite":
         pytest.skip("one process per SQLite file")
     use_connectors(settings, tmp_path, TOML)
@@ -246,7 +281,9 @@ async def test_two_dispatchers_send_each_job_once(db: Database, settings: Settin
     assert sum(n) == 30 and sorted(sent) == sorted(set(sent)) and len(sent) == 30, n
 
 
-async def test_order_cancel_sees_pushes_created_in_the_same_batch(db: Database, settings: Settings, tmp_path: Path) -> None:
+async def test_order_cancel_sees_pushes_created_in_the_same_batch(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
     # job creation via the driver statement, then the ORM read of the cancel branch in one tx
     use_connectors(settings, tmp_path, TOML + '\n[connectors.erp]\nconnector = "memory"\n')
     async with db.write() as s:

@@ -110,7 +110,9 @@ async def test_a_shipment_confirmation_ships_the_order_once(hub: Hub) -> None:
     # and its goods left the warehouse: on hand down by 3, nothing reserved any more
     assert await hub.stock("SKU-A") == [("W1", 7, 0), ("W2", 5, 0)]
     # the WMS's own stock change for that shipment is not counted a second time
-    change = stock_change("CHG-SHIP", "SKU-A", -3).replace(b"</outBizCode>", b"</outBizCode><orderCode>SO00000001</orderCode>")
+    change = stock_change("CHG-SHIP", "SKU-A", -3).replace(
+        b"</outBizCode>", b"</outBizCode><orderCode>SO00000001</orderCode>"
+    )
     assert (await post_qimen(hub, STOCK, change)).status_code == 200
     await drain(hub.db)
     assert await hub.stock("SKU-A") == [("W1", 7, 0), ("W2", 5, 0)]
@@ -273,15 +275,19 @@ async def test_a_split_order_ships_warehouse_by_warehouse(hub: Hub) -> None:
     assert (await post_qimen(hub, CONFIRM, confirmation("SO00000001-W2", "OBC-W2-AGAIN"))).status_code == 200
     await drain(hub.db)
     assert await hub.stock("SKU-A") == [("W1", 0, 0), ("W2", 3, 0)]
-    data = await hub.data('query($id: ID!) { order(id: $id) { timeline { kind } } }', {"id": order}, as_="admin")
+    data = await hub.data(
+        "query($id: ID!) { order(id: $id) { timeline { kind } } }", {"id": order}, as_="admin"
+    )
     assert [e["kind"] for e in data["order"]["timeline"]].count("SHIPPED") == 2
 
 
 async def test_a_stock_change_for_a_cancelled_order_is_applied(hub: Hub) -> None:
     order = await place_order(hub, sku="SKU-B", quantity=5)
-    cancel = 'mutation($id: ID!) { orderCancel(id: $id) { errors { code } } }'
+    cancel = "mutation($id: ID!) { orderCancel(id: $id) { errors { code } } }"
     assert (await hub.data(cancel, {"id": order}, as_="acme"))["orderCancel"]["errors"] == []
-    change = stock_change("CHG-C", "SKU-B", -4).replace(b"</outBizCode>", b"</outBizCode><orderCode>SO00000001</orderCode>")
+    change = stock_change("CHG-C", "SKU-B", -4).replace(
+        b"</outBizCode>", b"</outBizCode><orderCode>SO00000001</orderCode>"
+    )
     assert (await post_qimen(hub, STOCK, change)).status_code == 200
     await drain(hub.db)
     assert await hub.stock("SKU-B") == [("W1", 96, 0)]

@@ -111,7 +111,9 @@ async def test_a_failed_digest_fails_no_notification_before_its_own_attempts_are
     from hub.domain.integration.models import IntegrationJob
     from jobs import integration
 
-    use_connectors(settings, tmp_path, BASIC.replace('connector = "log"', 'connector = "log"\nlevel = "INFO"'))
+    use_connectors(
+        settings, tmp_path, BASIC.replace('connector = "log"', 'connector = "log"\nlevel = "INFO"')
+    )
     await hub.standard()
     for _ in range(2):
         await _approved(hub)
@@ -149,7 +151,9 @@ async def test_a_failed_digest_fails_no_notification_before_its_own_attempts_are
     assert after[notify[1].id][0] == "RETRYING" and after[notify[1].id][1] == 1
 
 
-async def test_a_run_whose_lease_was_taken_over_records_nothing(hub: Hub, settings: Settings, tmp_path: Path) -> None:
+async def test_a_run_whose_lease_was_taken_over_records_nothing(
+    hub: Hub, settings: Settings, tmp_path: Path
+) -> None:
     from datetime import timedelta
 
     from sqlalchemy import update
@@ -172,7 +176,9 @@ async def test_a_run_whose_lease_was_taken_over_records_nothing(hub: Hub, settin
     assert claimed is not None
     other_lease = utcnow() + timedelta(minutes=5)
     async with hub.db.write() as s:
-        await s.execute(update(IntegrationJob).where(IntegrationJob.id == push.id).values(lease_until=other_lease))
+        await s.execute(
+            update(IntegrationJob).where(IntegrationJob.id == push.id).values(lease_until=other_lease)
+        )
     # when the first run finishes, then it records nothing: the job belongs to the other run
     with pytest.raises(integration._Lost):
         await integration._run_claimed(hub.db, claimed)
@@ -203,7 +209,9 @@ async def test_a_cancel_waiting_for_a_running_push_does_not_use_up_its_retries(
         from hub.domain.outbox.models import OutboxEvent
         from jobs.actors import deliver_events
 
-        await deliver_events(hub.db, list(await s.scalars(select(OutboxEvent.id).where(OutboxEvent.handled_at.is_(None)))))
+        await deliver_events(
+            hub.db, list(await s.scalars(select(OutboxEvent.id).where(OutboxEvent.handled_at.is_(None))))
+        )
     [cancel] = [j for j in await jobs(hub.db) if j.operation == "cancel_sales_order"]
     # a cancel run waits: no dramatiq.Retry (which would count against the actor's retries)
     assert await integration.run_job(hub.db, cancel.id) == "waiting"

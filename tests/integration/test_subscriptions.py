@@ -43,7 +43,9 @@ async def hub(settings: Settings, db: Database, tmp_path: Path, receiver: FakeRe
         yield h
 
 
-async def test_a_customer_system_gets_its_order_events_once_each_signed(hub: Hub, receiver: FakeReceiver) -> None:
+async def test_a_customer_system_gets_its_order_events_once_each_signed(
+    hub: Hub, receiver: FakeReceiver
+) -> None:
     # given the receiver fails the first three requests (the notifier's quick retries included)
     receiver.fail_next = 3
     order = await place_order(hub, as_="acme", quantity=2)
@@ -67,7 +69,9 @@ async def test_a_customer_system_gets_its_order_events_once_each_signed(hub: Hub
     assert {(j.status, j.role) for j in await jobs(hub.db)} == {("SUCCEEDED", "notify.acme")}
 
 
-async def test_a_receiver_that_unsubscribed_fails_the_job_for_staff_to_see(hub: Hub, receiver: FakeReceiver) -> None:
+async def test_a_receiver_that_unsubscribed_fails_the_job_for_staff_to_see(
+    hub: Hub, receiver: FakeReceiver
+) -> None:
     receiver.fail_next = 1
     receiver.fail_status = 410
     await place_order(hub, as_="acme", quantity=1)

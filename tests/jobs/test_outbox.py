@@ -21,7 +21,9 @@ from jobs.relay import OutboxRelay
 from jobs.runtime import JobRuntime
 from tests.support import Hub
 
-ORDER = 'mutation { orderCreate(input: {lines: [{sku: "SKU-B", quantity: 2}]}) { order { id } errors { code } } }'
+ORDER = (
+    'mutation { orderCreate(input: {lines: [{sku: "SKU-B", quantity: 2}]}) { order { id } errors { code } } }'
+)
 
 
 @pytest.fixture
@@ -54,7 +56,10 @@ async def test_placing_an_order_writes_its_event_in_the_same_transaction(hub: Hu
 
 async def test_a_failed_order_writes_no_event(hub: Hub) -> None:
     await hub.standard()
-    data = await hub.data('mutation { orderCreate(input: {lines: [{sku: "SKU-C", quantity: 3}]}) { errors { code } } }', as_="acme")
+    data = await hub.data(
+        'mutation { orderCreate(input: {lines: [{sku: "SKU-C", quantity: 3}]}) { errors { code } } }',
+        as_="acme",
+    )
     assert data["orderCreate"]["errors"] == [{"code": "INSUFFICIENT_STOCK"}]
     assert await _events(hub.db) == []
 
@@ -70,13 +75,19 @@ async def test_a_redelivered_event_runs_each_handler_once(db: Database, counting
     assert "test-counter" in ran[0] and ran[1:] == [[], []]
 
 
-async def test_concurrent_deliveries_of_one_event_run_the_handler_once(db: Database, counting_handler: list[int]) -> None:
+async def test_concurrent_deliveries_of_one_event_run_the_handler_once(
+    db: Database, counting_handler: list[int]
+) -> None:
     async with db.write() as s:
         event_id = await record_event(s, "order.placed", "order", 1, {})
     await asyncio.gather(*(deliver_event(db, event_id) for _ in range(5)))
     assert counting_handler == [event_id]
     async with db.read() as s:
-        rows = (await s.execute(select(ProcessedEvent.handler).where(ProcessedEvent.event_id == event_id))).scalars().all()
+        rows = (
+            (await s.execute(select(ProcessedEvent.handler).where(ProcessedEvent.event_id == event_id)))
+            .scalars()
+            .all()
+        )
     assert sorted(rows) == ["log", "test-counter"]
 
 
@@ -108,7 +119,11 @@ async def _wait_processed(db: Database, handler: str, seconds: float = 20.0) -> 
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         async with db.read() as s:
-            done = list((await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == handler))).scalars())
+            done = list(
+                (
+                    await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == handler))
+                ).scalars()
+            )
         if done:
             return done
         assert asyncio.get_running_loop().time() < deadline, "event was not handled in time"
@@ -178,7 +193,9 @@ async def test_events_the_in_memory_broker_lost_are_published_again_at_start(
     assert event.handled_at is not None
 
 
-async def test_stopping_drains_what_the_in_process_worker_was_handed(hub: Hub, counting_handler: list[int]) -> None:
+async def test_stopping_drains_what_the_in_process_worker_was_handed(
+    hub: Hub, counting_handler: list[int]
+) -> None:
     # given the embedded runtime and 20 committed events
     runtime = JobRuntime(hub.settings, hub.db)
     await runtime.start()
@@ -237,7 +254,12 @@ async def test_a_handler_sees_the_event_as_it_was_written(db: Database) -> None:
         handlers.unregister("recorder")
     # then the handler got every field, the payload decoded, the time zone-aware
     [event] = seen
-    assert (event.id, event.kind, event.aggregate, event.aggregate_id) == (event_id, "order.placed", "order", 7)
+    assert (event.id, event.kind, event.aggregate, event.aggregate_id) == (
+        event_id,
+        "order.placed",
+        "order",
+        7,
+    )
     assert event.payload == {"orderId": 7, "total": "12.50"}
     assert event.created_at.tzinfo is not None and event.published_at is None and event.handled_at is None
 
@@ -270,7 +292,11 @@ async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(db: Data
     # the calls of the rolled-back batch were repeated one by one; each event is claimed once
     assert calls == [*ids[:3], *ids, bad]
     async with db.read() as s:
-        claimed = (await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == "picky"))).scalars().all()
+        claimed = (
+            (await s.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.handler == "picky")))
+            .scalars()
+            .all()
+        )
     assert sorted(claimed) == ids
     assert all(e.handled_at is not None for e in await _events(db))
 
@@ -289,7 +315,10 @@ async def test_each_event_of_a_batch_meets_its_handlers_in_registration_order(db
     handlers.register("second", {"kind.a", "kind.b"}, recorder("second"))
     try:
         async with db.write() as s:
-            ids = [await record_event(s, "kind.a", "order", 1, {}), await record_event(s, "kind.b", "order", 2, {})]
+            ids = [
+                await record_event(s, "kind.a", "order", 1, {}),
+                await record_event(s, "kind.b", "order", 2, {}),
+            ]
         # when an A and a B event are delivered in one batch
         await deliver_events(db, ids)
     finally:
@@ -300,7 +329,9 @@ async def test_each_event_of_a_batch_meets_its_handlers_in_registration_order(db
     assert [name for kind, name in calls if kind == "kind.a"] == ["second"]
 
 
-async def test_events_a_broker_lost_are_published_again_once_overdue(db: Database, counting_handler: list[int]) -> None:
+async def test_events_a_broker_lost_are_published_again_once_overdue(
+    db: Database, counting_handler: list[int]
+) -> None:
     from datetime import timedelta
 
     # given two events published 10 minutes ago, one handled and one lost by the broker, and a fresh one
@@ -309,7 +340,9 @@ async def test_events_a_broker_lost_are_published_again_once_overdue(db: Databas
         handled = await record_event(s, "order.placed", "order", 2, {})
         fresh = await record_event(s, "order.placed", "order", 3, {})
         long_ago = utcnow() - timedelta(minutes=10)
-        await s.execute(update(OutboxEvent).where(OutboxEvent.id.in_([lost, handled])).values(published_at=long_ago))
+        await s.execute(
+            update(OutboxEvent).where(OutboxEvent.id.in_([lost, handled])).values(published_at=long_ago)
+        )
         await s.execute(update(OutboxEvent).where(OutboxEvent.id == handled).values(handled_at=long_ago))
         await s.execute(update(OutboxEvent).where(OutboxEvent.id == fresh).values(published_at=utcnow()))
     sent: list[list[int]] = []

@@ -92,9 +92,7 @@ async def products(hub: Hub, as_: str = "acme", **variables: Any) -> dict[str, A
     return (await hub.data(PRODUCTS, variables, as_=as_))["products"]  # type: ignore[no-any-return]
 
 
-async def mutate(
-    hub: Hub, mutation: str, input: dict[str, Any], as_: str = "admin"
-) -> dict[str, Any]:
+async def mutate(hub: Hub, mutation: str, input: dict[str, Any], as_: str = "admin") -> dict[str, Any]:
     """The payload of a one-input admin mutation."""
     data = await hub.data(mutation, {"input": input}, as_=as_)
     return next(iter(data.values()))  # type: ignore[no-any-return]
@@ -115,8 +113,7 @@ async def customer_id(hub: Hub, user: str) -> str:
 async def written(hub: Hub) -> dict[str, Any]:
     """Row counts of every admin-written table and every SKU's stock rows."""
     counts: dict[str, Any] = {
-        m.__name__: await hub.count(m)
-        for m in (Product, Customer, Warehouse, Category, User, Stock)
+        m.__name__: await hub.count(m) for m in (Product, Customer, Warehouse, Category, User, Stock)
     }
     for sku in hub.seeded.products:
         counts[sku] = await hub.stock(sku)
@@ -299,37 +296,27 @@ async def test_price_for_a_quantity_is_the_base_price_with_its_rule(hub: Hub) ->
 async def test_available_quantity_sums_positive_availability_over_warehouses(hub: Hub) -> None:
     # given SKU-A with 10 in W1 and 5 in W2
     await hub.standard()
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 15
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 15}
     # when 12 are ordered (W1 10 reserved, W2 2)
     order = await hub.data(CREATE_ORDER, {"lines": [{"sku": "SKU-A", "quantity": 12}]}, as_="acme")
     assert order["orderCreate"]["errors"] == []
     # then 3 remain available
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 3
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 3}
     # when a count puts W1 at 4 on hand, below its 10 reserved
     payload = await mutate(hub, STOCK_SET, {"sku": "SKU-A", "warehouseCode": "W1", "quantity": 4})
     assert payload["errors"] == []
     # then W1 adds 0, not -6: still 3
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 3
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 3}
     # when W2 is counted at 1, below its 2 reserved
     payload = await mutate(hub, STOCK_SET, {"sku": "SKU-A", "warehouseCode": "W2", "quantity": 1})
     assert payload["errors"] == []
     # then nothing is available, never a negative number, in the list as well
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 0
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 0}
     listed = await hub.data("{ products { edges { node { sku availableQuantity } } } }", as_="acme")
     assert listed["products"]["edges"][0]["node"] == {"sku": "SKU-A", "availableQuantity": 0}
     # and a product without any stock row has 0
     await hub.add_product("EMPTY", "1.00")
-    assert (await hub.data(AVAILABLE, {"sku": "EMPTY"}, as_="acme"))["product"] == {
-        "availableQuantity": 0
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "EMPTY"}, as_="acme"))["product"] == {"availableQuantity": 0}
 
 
 # -- quotes --------------------------------------------------------------------------------
@@ -490,9 +477,7 @@ async def test_product_create_accepts_the_largest_amount(hub: Hub) -> None:
         "duplicate-sku",
     ],
 )
-async def test_product_create_invalid_writes_nothing(
-    hub: Hub, changes: dict[str, str], field: str
-) -> None:
+async def test_product_create_invalid_writes_nothing(hub: Hub, changes: dict[str, str], field: str) -> None:
     # given the standard seed
     await hub.standard()
     before = await written(hub)
@@ -551,9 +536,7 @@ async def test_customer_create(hub: Hub) -> None:
     ],
     ids=["3-decimals", "too-large", "duplicate-code"],
 )
-async def test_customer_create_invalid_writes_nothing(
-    hub: Hub, changes: dict[str, str], field: str
-) -> None:
+async def test_customer_create_invalid_writes_nothing(hub: Hub, changes: dict[str, str], field: str) -> None:
     # given the standard seed
     await hub.standard()
     before = await written(hub)
@@ -667,9 +650,7 @@ async def test_user_create_staff_and_customer_users(hub: Hub) -> None:
     # and the new buyer can log in and act for ACME
     token = (await login(hub, "buyer2@acme.test", "long-enough-pw"))["token"]
     me = await hub.post({"query": "{ me { email customer { name } } }"}, token)
-    assert me.json() == {
-        "data": {"me": {"email": "buyer2@acme.test", "customer": {"name": "Acme Trading"}}}
-    }
+    assert me.json() == {"data": {"me": {"email": "buyer2@acme.test", "customer": {"name": "Acme Trading"}}}}
 
 
 @pytest.mark.parametrize(
@@ -687,9 +668,7 @@ async def test_user_create_staff_and_customer_users(hub: Hub) -> None:
         "duplicate-email",
     ],
 )
-async def test_user_create_invalid_writes_nothing(
-    hub: Hub, changes: dict[str, Any], field: str
-) -> None:
+async def test_user_create_invalid_writes_nothing(hub: Hub, changes: dict[str, Any], field: str) -> None:
     # given the standard seed
     await hub.standard()
     if changes.get("customerId") == "ACME":
@@ -731,9 +710,7 @@ async def test_stock_set_creates_and_updates_stock_keeping_reservations(hub: Hub
         "errors": [],
     }
     assert await hub.stock("SKU-A") == [("W1", 25, 10), ("W2", 5, 2)]
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 18
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 18}
     # and zero is a valid count
     zero = await mutate(hub, STOCK_SET, {"sku": "SKU-B", "warehouseCode": "W1", "quantity": 0})
     assert zero["errors"] == []
@@ -756,9 +733,7 @@ async def test_stock_set_refused_writes_nothing(
     await hub.standard()
     before = await written(hub)
     # when the admin sets stock with a bad value
-    payload = await mutate(
-        hub, STOCK_SET, {"sku": "SKU-A", "warehouseCode": "W1", "quantity": 3, **changes}
-    )
+    payload = await mutate(hub, STOCK_SET, {"sku": "SKU-A", "warehouseCode": "W1", "quantity": 3, **changes})
     # then it is refused at that field and nothing is written
     assert payload["stock"] is None
     assert codes(payload["errors"]) == [(code, field)]
@@ -799,9 +774,7 @@ async def test_token_create_returns_a_token_that_works(hub: Hub) -> None:
     response = await hub.post({"query": "{ me { id email roles } }"}, payload["token"])
     assert response.status_code == 200
     assert response.json() == {
-        "data": {
-            "me": {"id": payload["user"]["id"], "email": "acme@test.hub", "roles": ["CUSTOMER"]}
-        }
+        "data": {"me": {"id": payload["user"]["id"], "email": "acme@test.hub", "roles": ["CUSTOMER"]}}
     }
 
 

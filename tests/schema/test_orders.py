@@ -35,15 +35,9 @@ CREATE = (
     "mutation($input: OrderCreateInput!, $key: String) "
     f"{{ orderCreate(input: $input, idempotencyKey: $key) {PAYLOAD} }}"
 )
-CANCEL = (
-    f"mutation($id: ID!, $reason: String) {{ orderCancel(id: $id, reason: $reason) {PAYLOAD} }}"
-)
-APPROVE = (
-    f"mutation($id: ID!, $comment: String) {{ orderApprove(id: $id, comment: $comment) {PAYLOAD} }}"
-)
-REJECT = (
-    f"mutation($id: ID!, $reason: String!) {{ orderReject(id: $id, reason: $reason) {PAYLOAD} }}"
-)
+CANCEL = f"mutation($id: ID!, $reason: String) {{ orderCancel(id: $id, reason: $reason) {PAYLOAD} }}"
+APPROVE = f"mutation($id: ID!, $comment: String) {{ orderApprove(id: $id, comment: $comment) {PAYLOAD} }}"
+REJECT = f"mutation($id: ID!, $reason: String!) {{ orderReject(id: $id, reason: $reason) {PAYLOAD} }}"
 ONE = f"query($id: ID!) {{ order(id: $id) {{ {ORDER} }} }}"
 LIST = """
 query($first: Int, $after: String, $status: OrderStatus) {
@@ -100,9 +94,7 @@ async def place(hub: Hub, *pairs: tuple[str, int], as_: str = "acme", **kw: Any)
     return payload["order"]  # type: ignore[no-any-return]
 
 
-async def change(
-    hub: Hub, mutation: str, order_id: str, as_: str, **variables: Any
-) -> dict[str, Any]:
+async def change(hub: Hub, mutation: str, order_id: str, as_: str, **variables: Any) -> dict[str, Any]:
     data = await hub.data(mutation, {"id": order_id, **variables}, as_=as_)
     return next(iter(data.values()))  # type: ignore[no-any-return]
 
@@ -175,9 +167,7 @@ async def test_order_with_500_lines_of_one_sku_becomes_one_line(hub: Hub) -> Non
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 1_000_001])
-async def test_order_line_quantity_out_of_range_is_invalid_at_its_line(
-    hub: Hub, quantity: int
-) -> None:
+async def test_order_line_quantity_out_of_range_is_invalid_at_its_line(hub: Hub, quantity: int) -> None:
     # given the standard seed
     await hub.standard()
     before = await snapshot(hub)
@@ -284,9 +274,7 @@ async def test_on_hand_below_reserved_shows_zero_available_never_negative(hub: H
     # then that is accepted and the reservation is kept
     assert result["stockSet"] == {"stock": {"onHand": 4, "reserved": 10}, "errors": []}
     # and W1 counts as 0 available, not -6: only W2's 3 remain
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 3
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 3}
     # when the buyer asks for 4
     before = await snapshot(hub)
     payload = await create(hub, ("SKU-A", 4))
@@ -298,18 +286,14 @@ async def test_on_hand_below_reserved_shows_zero_available_never_negative(hub: H
     await place(hub, ("SKU-A", 3))
     # then they come from W2 only; W1 is not taken further below zero
     assert await hub.stock("SKU-A") == [("W1", 4, 10), ("W2", 5, 5)]
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 0
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 0}
 
 
 async def test_concurrent_orders_never_reserve_more_than_available(hub: Hub) -> None:
     # given 15 of SKU-A available (W1 10, W2 5)
     await hub.standard()
     # when six buyers' orders for 4 each arrive at once
-    results = await asyncio.gather(
-        *[create(hub, ("SKU-A", 4), as_=w) for w in ["acme", "beta"] * 3]
-    )
+    results = await asyncio.gather(*[create(hub, ("SKU-A", 4), as_=w) for w in ["acme", "beta"] * 3])
     # then exactly three are placed and three are short, and no warehouse goes below zero available
     placed = [r for r in results if r["errors"] == []]
     short = [r for r in results if r["errors"] != []]
@@ -330,8 +314,7 @@ async def test_money_has_two_decimals_rounded_per_line_then_per_order(hub: Hub) 
     order = await place(hub, ("SKU-B", 3), ("DIME", 7), ("TEN", 1))
     # then every amount is a decimal string with exactly 2 decimals, in CNY
     got = sorted(
-        (x["sku"], x["quantity"], x["unitPrice"]["amount"], x["lineTotal"]["amount"])
-        for x in order["lines"]
+        (x["sku"], x["quantity"], x["unitPrice"]["amount"], x["lineTotal"]["amount"]) for x in order["lines"]
     )
     assert got == [
         ("DIME", 7, "0.10", "0.70"),
@@ -655,9 +638,7 @@ async def test_manager_rejects_with_a_reason_and_stock_is_released(hub: Hub) -> 
     assert await hub.reserved("SKU-C") == 0
     assert await hub.count(Reservation) == 1
     # and the released units are available again
-    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {
-        "availableQuantity": 14
-    }
+    assert (await hub.data(AVAILABLE, {"sku": "SKU-A"}, as_="acme"))["product"] == {"availableQuantity": 14}
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
@@ -880,8 +861,7 @@ async def test_racing_reject_and_cancel_release_stock_exactly_once(hub: Hub) -> 
     assert len(winners) == 1
     assert winners[0]["order"]["status"] in {"REJECTED", "CANCELLED"}
     assert (
-        sorted(e["code"] for r in results if r["errors"] for e in r["errors"])
-        == ["INVALID_TRANSITION"] * 7
+        sorted(e["code"] for r in results if r["errors"] for e in r["errors"]) == ["INVALID_TRANSITION"] * 7
     )
     assert await hub.reserved("SKU-A") == 3
 
@@ -930,9 +910,9 @@ async def test_orders_are_newest_first_filtered_by_status_and_paged(hub: Hub) ->
 
     # when the buyer lists its orders two at a time
     page1 = (await hub.data(LIST, {"first": 2}, as_="acme"))["orders"]
-    page2 = (
-        await hub.data(LIST, {"first": 2, "after": page1["pageInfo"]["endCursor"]}, as_="acme")
-    )["orders"]
+    page2 = (await hub.data(LIST, {"first": 2, "after": page1["pageInfo"]["endCursor"]}, as_="acme"))[
+        "orders"
+    ]
     # then it sees its own orders, newest first, over two pages
     assert ids(page1) == [o3["id"], o2["id"]]
     assert page1["pageInfo"]["hasNextPage"] is True
@@ -1007,6 +987,9 @@ async def test_an_order_total_beyond_the_money_limit_is_invalid_and_writes_nothi
         as_="acme",
     )
     # then it is refused as INVALID on the line, on every database, and nothing is written
-    assert data["orderCreate"] == {"order": None, "errors": [{"code": "INVALID", "field": "lines.0.quantity"}]}
+    assert data["orderCreate"] == {
+        "order": None,
+        "errors": [{"code": "INVALID", "field": "lines.0.quantity"}],
+    }
     assert await hub.count(Order) == 0
     assert await hub.reserved("HUGE") == 0

@@ -83,9 +83,7 @@ async def snapshot(hub: Hub) -> dict[str, Any]:
     async with hub.db.read() as s:
         orders = [
             tuple(r)
-            for r in await s.execute(
-                select(Order.id, Order.status, Order.updated_at).order_by(Order.id)
-            )
+            for r in await s.execute(select(Order.id, Order.status, Order.updated_at).order_by(Order.id))
         ]
         steps = [
             tuple(r)
@@ -115,8 +113,7 @@ async def place_order(
     if customer is not None:
         inp["customerId"] = (await customer_ids(hub))[customer]
     data = await hub.data(
-        "mutation($input: OrderCreateInput!) {"
-        f" orderCreate(input: $input) {{ order {{ id }} {ERRORS} }} }}",
+        f"mutation($input: OrderCreateInput!) {{ orderCreate(input: $input) {{ order {{ id }} {ERRORS} }} }}",
         {"input": inp},
         as_=as_,
     )
@@ -134,9 +131,7 @@ async def approve(hub: Hub, order_id: str) -> None:
 
 
 async def order_status(hub: Hub, order_id: str) -> str:
-    data = await hub.data(
-        "query($id: ID!) { order(id: $id) { status } }", {"id": order_id}, as_="admin"
-    )
+    data = await hub.data("query($id: ID!) { order(id: $id) { status } }", {"id": order_id}, as_="admin")
     return data["order"]["status"]  # type: ignore[no-any-return]
 
 
@@ -213,9 +208,7 @@ async def post_with(
     hub: Hub, authorization: str | None, query: str, variables: dict[str, Any]
 ) -> httpx.Response:
     headers = {"authorization": authorization} if authorization is not None else {}
-    return await hub.client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
+    return await hub.client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
 
 
 # -- anonymous and bad tokens ------------------------------------------------------------------
@@ -413,9 +406,7 @@ async def test_token_create_logs_a_customer_user_in_with_its_customer(hub: Hub) 
     }
     # and the token identifies the same user as `me`
     me = (
-        await hub.post(
-            {"query": "{ me { id email roles customer { code name } } }"}, payload["token"]
-        )
+        await hub.post({"query": "{ me { id email roles customer { code name } } }"}, payload["token"])
     ).json()
     assert me == {"data": {"me": payload["user"]}}
 
@@ -560,9 +551,7 @@ async def test_inactive_product_is_null_for_a_customer_like_a_missing_one(hub: H
     await hub.standard()
     await hub.add_product("SKU-OLD", "5.00", {"W1": 7}, active=False)
     old_id = (await hub.data('{ product(sku: "SKU-OLD") { id } }', as_="admin"))["product"]["id"]
-    query = (
-        "query($id: ID, $sku: String) { product(id: $id, sku: $sku) { sku basePrice { amount } } }"
-    )
+    query = "query($id: ID, $sku: String) { product(id: $id, sku: $sku) { sku basePrice { amount } } }"
     # when a customer user asks for it by SKU and by id, and for a SKU that does not exist
     by_sku = await hub.data(query, {"sku": "SKU-OLD"}, as_="acme")
     by_id = await hub.data(query, {"id": old_id}, as_="acme")
@@ -639,9 +628,7 @@ async def test_price_quote_for_another_customer_answers_as_for_a_missing_custome
     await hub.standard()
     lines = [{"sku": "SKU-A", "quantity": 1}]
     # when beta asks for a quote at ACME's prices, and at a customer's that does not exist
-    other = await hub.data(
-        QUOTE, {"lines": lines, "customer": (await customer_ids(hub))["ACME"]}, as_="beta"
-    )
+    other = await hub.data(QUOTE, {"lines": lines, "customer": (await customer_ids(hub))["ACME"]}, as_="beta")
     missing = await hub.data(QUOTE, {"lines": lines, "customer": missing_customer_id()}, as_="beta")
     # then both answer NOT_FOUND for customerId, identically, with nothing priced
     assert other == {
@@ -813,9 +800,7 @@ async def test_order_of_another_customer_is_null_like_a_missing_one(hub: Hub) ->
 
 
 @pytest.mark.parametrize("label", ["acme", *STAFF])
-async def test_order_visible_to_its_customers_users_and_every_staff_role(
-    hub: Hub, label: str
-) -> None:
+async def test_order_visible_to_its_customers_users_and_every_staff_role(hub: Hub, label: str) -> None:
     # given an ACME order
     await hub.standard()
     order_id = await place_order(hub, "acme", "SKU-A", 2)
@@ -835,8 +820,7 @@ async def test_order_visible_to_its_customers_users_and_every_staff_role(
 
 # -- customers: customer, customers, Customer.orders, User.customer ---------------------------
 CUSTOMER = (
-    "query($id: ID!) { customer(id: $id) {"
-    " id code name creditLimit { amount } outstanding { amount } } }"
+    "query($id: ID!) { customer(id: $id) { id code name creditLimit { amount } outstanding { amount } } }"
 )
 
 
@@ -908,9 +892,7 @@ NESTED_ORDERS = "orders { edges { node { id customer { code } } } totalCount }"
 
 
 @pytest.mark.parametrize("label", STAFF)
-async def test_customer_orders_for_staff_hold_only_that_customers_orders(
-    hub: Hub, label: str
-) -> None:
+async def test_customer_orders_for_staff_hold_only_that_customers_orders(hub: Hub, label: str) -> None:
     # given orders of ACME and BETA
     await hub.standard()
     ids = await _orders_of_both(hub)
@@ -924,9 +906,7 @@ async def test_customer_orders_for_staff_hold_only_that_customers_orders(
         "customer": {
             "code": "ACME",
             "orders": {
-                "edges": [
-                    {"node": {"id": i, "customer": {"code": "ACME"}}} for i in reversed(ids["ACME"])
-                ],
+                "edges": [{"node": {"id": i, "customer": {"code": "ACME"}}} for i in reversed(ids["ACME"])],
                 "totalCount": 3,
             },
         }
@@ -1001,9 +981,7 @@ async def test_user_customer_of_a_new_customer_user_is_its_account(hub: Hub) -> 
     assert await hub.count(User) == users_before + 1
     # and logging in, it sees ACME as its customer
     login = await hub.data(TOKEN_CREATE, {"email": "buyer2@test.hub", "password": "long-enough-pw"})
-    me = (
-        await hub.post({"query": "{ me { customer { code } } }"}, login["tokenCreate"]["token"])
-    ).json()
+    me = (await hub.post({"query": "{ me { customer { code } } }"}, login["tokenCreate"]["token"])).json()
     assert me == {"data": {"me": {"customer": {"code": "ACME"}}}}
 
 
@@ -1102,13 +1080,9 @@ async def test_admin_only_mutation_succeeds_for_admin(hub: Hub, mutation: str) -
     assert await hub.count(model) == rows_before + 1
 
 
-@pytest.mark.parametrize(
-    "label", ["sales", "manager", "finance", "warehouse", "director", "acme", "beta"]
-)
+@pytest.mark.parametrize("label", ["sales", "manager", "finance", "warehouse", "director", "acme", "beta"])
 @pytest.mark.parametrize("mutation", list(ADMIN_ONLY))
-async def test_admin_only_mutation_is_denied_to_every_other_role(
-    hub: Hub, mutation: str, label: str
-) -> None:
+async def test_admin_only_mutation_is_denied_to_every_other_role(hub: Hub, mutation: str, label: str) -> None:
     # given the standard seed
     await hub.standard()
     document, inp, field, _expected, model = ADMIN_ONLY[mutation]
@@ -1180,9 +1154,7 @@ async def test_customer_user_orders_for_its_own_account(hub: Hub) -> None:
     acme_id = (await customer_ids(hub))["ACME"]
     orders_before = await hub.count(Order)
     # when acme orders without naming a customer, then naming its own
-    plain = await hub.data(
-        ORDER_CREATE, {"input": {"lines": [{"sku": "SKU-A", "quantity": 2}]}}, as_="acme"
-    )
+    plain = await hub.data(ORDER_CREATE, {"input": {"lines": [{"sku": "SKU-A", "quantity": 2}]}}, as_="acme")
     named = await hub.data(
         ORDER_CREATE,
         {"input": {"lines": [{"sku": "SKU-A", "quantity": 2}], "customerId": acme_id}},
@@ -1395,14 +1367,11 @@ async def test_order_cancel_is_denied_to_other_staff_roles(hub: Hub, label: str)
 
 # -- orderApprove / orderReject ----------------------------------------------------------------
 DECIDED_ORDER = (
-    "order { id status approval { currentStep steps { role status decidedBy comment } } }"
-    f" {ERRORS}"
+    f"order {{ id status approval {{ currentStep steps {{ role status decidedBy comment }} }} }} {ERRORS}"
 )
 DECIDE = {
-    "orderApprove": 'mutation($id: ID!) { orderApprove(id: $id, comment: "ok") {'
-    f" {DECIDED_ORDER} }} }}",
-    "orderReject": 'mutation($id: ID!) { orderReject(id: $id, reason: "too much") {'
-    f" {DECIDED_ORDER} }} }}",
+    "orderApprove": f'mutation($id: ID!) {{ orderApprove(id: $id, comment: "ok") {{ {DECIDED_ORDER} }} }}',
+    "orderReject": f'mutation($id: ID!) {{ orderReject(id: $id, reason: "too much") {{ {DECIDED_ORDER} }} }}',
 }
 
 
