@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.domain.base import Base, MoneyColumn, UTCDateTime, utcnow
 from hub.domain.customers.models import Customer
+from hub.domain.orders.numbers import format_order_number
 
 
 class OrderStatus(StrEnum):
@@ -80,8 +81,8 @@ class Order(Base):
 
     @property
     def number(self) -> str:
-        """The order number people quote on the phone: SO + zero-padded id."""
-        return f"SO{self.id:08d}"
+        """The order number people quote on the phone (:mod:`hub.domain.orders.numbers`)."""
+        return format_order_number(self.id)
 
 
 class OrderLine(Base):

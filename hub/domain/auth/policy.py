@@ -1,0 +1,76 @@
+"""Who may do what: the role tables of every area, in one place.
+
+Services call :func:`require` (or :func:`allows`) with the caller and an :class:`Action`; the
+GraphQL layer holds no role checks of its own. ADMIN may do everything. Scoping to the caller's
+own customer (a customer user sees only its customer's data) is applied by each service's
+queries; this module answers only the question of roles.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from hub.domain.auth.models import Role
+from hub.domain.auth.principal import STAFF_ROLES, Principal
+from hub.domain.errors import DomainError
+
+__all__ = ["Action", "ROLES", "allows", "require"]
+
+
+class Action(StrEnum):
+    # catalog
+    PRODUCT_MANAGE = "PRODUCT_MANAGE"
+    CATEGORY_MANAGE = "CATEGORY_MANAGE"
+    SEE_COST = "SEE_COST"  # cost prices, inactive products
+    # customers and users
+    CUSTOMER_LIST = "CUSTOMER_LIST"
+    CUSTOMER_MANAGE = "CUSTOMER_MANAGE"
+    USER_MANAGE = "USER_MANAGE"
+    # inventory
+    WAREHOUSE_MANAGE = "WAREHOUSE_MANAGE"
+    WAREHOUSE_LIST = "WAREHOUSE_LIST"
+    STOCK_SET = "STOCK_SET"
+    # orders
+    ORDER_FOR_CUSTOMER = "ORDER_FOR_CUSTOMER"  # place or quote an order on a customer's behalf
+    ORDER_DECIDE = "ORDER_DECIDE"  # approve or reject the pending step
+    ORDER_CANCEL_ANY = "ORDER_CANCEL_ANY"  # cancel any customer's order, also once APPROVED
+    # integration
+    INTEGRATION_VIEW = "INTEGRATION_VIEW"  # jobs, sync state of orders
+    INTEGRATION_RETRY = "INTEGRATION_RETRY"
+
+
+_STAFF = frozenset(STAFF_ROLES)
+_ADMIN = frozenset({Role.ADMIN})
+ROLES: dict[Action, frozenset[Role]] = {
+    Action.PRODUCT_MANAGE: _ADMIN,
+    Action.CATEGORY_MANAGE: _ADMIN,
+    Action.SEE_COST: _STAFF,
+    Action.CUSTOMER_LIST: _STAFF,
+    Action.CUSTOMER_MANAGE: _ADMIN,
+    Action.USER_MANAGE: _ADMIN,
+    Action.WAREHOUSE_MANAGE: _ADMIN,
+    Action.WAREHOUSE_LIST: _STAFF,
+    Action.STOCK_SET: frozenset({Role.WAREHOUSE, Role.ADMIN}),
+    Action.ORDER_FOR_CUSTOMER: frozenset({Role.SALES, Role.SALES_MANAGER, Role.DIRECTOR, Role.ADMIN}),
+    Action.ORDER_DECIDE: frozenset({Role.SALES_MANAGER, Role.ADMIN}),
+    Action.ORDER_CANCEL_ANY: frozenset({Role.SALES_MANAGER, Role.ADMIN}),
+    Action.INTEGRATION_VIEW: _STAFF,
+    Action.INTEGRATION_RETRY: _ADMIN,
+}
+
+
+def allows(actor: Principal | None, action: Action) -> bool:
+    """True when ``actor`` holds a role that may take ``action`` (ADMIN may take every one)."""
+    if actor is None:
+        return False
+    return Role.ADMIN in actor.roles or bool(actor.roles & ROLES[action])
+
+
+def require(actor: Principal, action: Action) -> None:
+    """Raises: DomainError PERMISSION_DENIED unless ``actor`` may take ``action``."""
+    if not allows(actor, action):
+        roles = ROLES[action]
+        if roles == _STAFF:
+            raise DomainError.denied("This is for staff only")
+        names = ", ".join(sorted(r.value for r in roles - _ADMIN)) or Role.ADMIN.value
+        raise DomainError.denied(f"This needs one of the roles: {names}")
