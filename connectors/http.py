@@ -6,6 +6,14 @@ taxonomy and retries the quick ones inside the call (tenacity).
   a chat robot may already have posted the message)
 - HTTP 429 → TransientError with ``retry_after`` from the ``Retry-After`` header
 - any other HTTP 4xx → PermanentError
+- a redirect (3xx), or any other status that is not 2xx → PermanentError: redirects are not
+  followed, and one means the configured URL is not the peer's endpoint (a wrong path, http for
+  https, a trailing slash the peer does not accept). That is a configuration problem no retry
+  can cure, so it surfaces to staff at once.
+
+``path`` "" posts to the configured URL exactly as given (httpx would otherwise join an empty path
+onto the base URL with a slash: ``…/router`` became ``…/router/``); any other path is joined onto
+the base URL.
 
 Quick retries: up to ``attempts`` tries with exponential backoff and jitter (0.2 s doubling, at
 most 2 s), for transient errors that do not ask to wait longer than 2 s. Anything longer is left
@@ -50,7 +58,8 @@ class HttpPeer:
     def __init__(
         self, base_url: str, *, timeout: float = 10.0, attempts: int = 3, idempotent: bool = False
     ) -> None:
-        self.host = httpx.URL(base_url).host or base_url
+        self.url = httpx.URL(base_url)
+        self.host = self.url.host or base_url
         self.attempts = attempts
         # A request that timed out after it was sent may have been carried out: retry it in the
         # call only when repeating it is harmless at the peer (the job may still retry later).
@@ -65,8 +74,9 @@ class HttpPeer:
     ) -> httpx.Response:
         if callable(headers):
             headers = headers()
+        url: httpx.URL | str = self.url if path == "" else path  # "": the configured URL, no slash added
         try:
-            response = await self.client.post(path, params=params, headers=headers, **kwargs)
+            response = await self.client.post(url, params=params, headers=headers, **kwargs)
         except httpx.ConnectTimeout:
             raise TransientError(f"{self.host}: no connection in time") from None
         except httpx.TimeoutException:
@@ -81,6 +91,11 @@ class HttpPeer:
             raise TransientError(f"{self.host}: HTTP {status}")
         if status >= 400:
             raise PermanentError(f"{self.host}: HTTP {status}", code=str(status))
+        if not response.is_success:
+            raise PermanentError(
+                f"{self.host}: HTTP {status} (redirects are not followed: configure the final URL)",
+                code=str(status),
+            )
         return response
 
     async def _post(self, path: str, params: dict[str, str] | None, parse: Any, **kwargs: Any) -> Any:

@@ -17,8 +17,10 @@ with a JSON body, inside one session:
   A Save refused while a bill of that number now exists (its first answer was lost and the call
   was repeated) continues with that bill.
 - cancel a sales order: looked up by bill number; unknown, closed or voided is done. An audited
-  order is closed (``ExcuteOperation`` ``BillClose``) in the default ``cancel_mode = "close"``;
-  see :class:`KingdeeSettings` for ``void`` and ``delete``.
+  order is closed (``ExcuteOperation`` ``YLBillClose``, the sales order's 整单关闭; reopened by
+  ``YLUnBillClose``) in the default ``cancel_mode = "close"``; see :class:`KingdeeSettings` for
+  ``void`` and ``delete``. ``BillClose`` is the purchase order's code: K/3 Cloud refuses it on a
+  sales order.
 - read stock: ``ExecuteBillQuery`` on ``STK_Inventory`` (material, warehouse, base quantity, locked
   quantity), ``page_size`` rows at a time from ``StartRow`` until a short page; rows of one material
   and warehouse (lots, owners) are summed.
@@ -86,7 +88,7 @@ class KingdeeSettings(ConnectorSettings):
     requisition_warehouse_field: str | None = None  # a FEntity field to carry the warehouse, if any
     auto_audit: bool = True  # False: stop after Submit, for data centres that approve by workflow
     cancel_mode: Literal["close", "void", "delete"] = "close"
-    close_op_number: str = "BillClose"  # 整单关闭
+    close_op_number: str = "YLBillClose"  # 整单关闭 of SAL_SaleOrder (BillClose is PUR_PurchaseOrder's)
     void_op_number: str = "Cancel"  # 作废
     conflict_markers: tuple[str, ...] = ("锁定", "正在被", "网络控制", "网控", "locked")
     conflict_msg_codes: tuple[int, ...] = (13,)  # MsgCode 13: network-control conflict (网控冲突)

@@ -52,7 +52,7 @@ from uuid import UUID
 import httpx
 from pydantic import ConfigDict, Field, field_validator
 
-from connectors.http import Headers, HttpPeer
+from connectors.http import HttpPeer
 from connectors.notify import EventInfo, Message
 from connectors.sdk import CheckResult, ConnectorSettings, PermanentError, SecretStr
 from connectors.signing import standard_webhooks_sign
@@ -164,23 +164,6 @@ def render(event: EventInfo, message: Message) -> bytes:
         raise PermanentError(f"the {event.type} event's data cannot be sent as JSON ({e})") from None
 
 
-class _Receiver(HttpPeer):
-    """An HttpPeer that counts only 2xx as delivered: a redirect is not followed, and not a
-    delivery either."""
-
-    async def _post_once(
-        self, path: str, params: dict[str, str] | None, headers: Headers | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        response = await super()._post_once(path, params, headers, **kwargs)
-        if not response.is_success:
-            status = response.status_code
-            raise PermanentError(
-                f"{self.host}: HTTP {status} (redirects are not followed: configure the final URL)",
-                code=str(status),
-            )
-        return response
-
-
 class WebhookNotifier:
     """Posts each event to one receiver, signed per Standard Webhooks (see the module's text)."""
 
@@ -192,7 +175,7 @@ class WebhookNotifier:
         self.settings = settings
         url = httpx.URL(settings.url.get_secret_value())
         self._path = url.raw_path.decode("ascii")  # path and query, sent as given
-        self.peer = _Receiver(str(url.copy_with(raw_path=b"/", fragment=None)), timeout=settings.timeout)
+        self.peer = HttpPeer(str(url.copy_with(raw_path=b"/", fragment=None)), timeout=settings.timeout)
         self.clock: Callable[[], float] = time.time  # seconds; tests may move it
 
     async def aclose(self) -> None:

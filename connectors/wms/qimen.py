@@ -2,7 +2,9 @@
 
 Out (hub → WMS): ``POST <router_url>?method=<m>&app_key=…&customerId=…&format=xml&sign_method=md5
 &timestamp=…&v=2.0&sign=…`` with an XML body rooted at ``<request>``, signed with
-:func:`connectors.signing.qimen_sign`:
+:func:`connectors.signing.qimen_sign`. ``router_url`` is used exactly as configured (e.g.
+``https://api.taobao.com/router/qm``; no slash is added); a 404 or a redirect from it is a
+PermanentError (the URL is wrong), and an answer that is not XML a TransientError:
 
 - ``taobao.qimen.deliveryorder.create``: the outbound order, ``deliveryOrderCode`` = the hub's
   reference (the WMS answers a repeated code with the document it already has);

@@ -25,6 +25,7 @@ __all__ = [
     "Money",
     "PageInfo",
     "decode_id",
+    "denied_as_null",
     "encode_id",
     "errors_of",
     "money",
@@ -114,6 +115,15 @@ def query_error(error: DomainError) -> GraphQLError:
         error.problems[0].message,
         extensions={"code": error.problems[0].code.value, "field": error.problems[0].field},
     )
+
+
+def denied_as_null(error: DomainError) -> None:
+    """For a query field's ``except DomainError``: a refusal of the caller's role answers null
+    (the domain decided; "a staff-only field answers null"); any other problem is the query's
+    error (:func:`query_error`)."""
+    if any(p.code == DomainErrorCode.PERMISSION_DENIED for p in error.problems):
+        return None
+    raise query_error(error) from None
 
 
 def _selections(info: AppInfo, nodes: Iterable[Any]) -> Iterable[FieldNode]:

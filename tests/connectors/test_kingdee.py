@@ -301,6 +301,31 @@ async def test_cancel_modes(
     assert done == operations and fake.is_cancelled("SO-CANCEL") and state == (closed, voided)
 
 
+async def test_an_audited_sales_order_is_closed_with_the_sales_order_close_code(fake: FakeKingdee) -> None:
+    # given an audited sales order at the ERP
+    erp = kingdee(fake)
+    ref = await erp.push_sales_order(sample_order("SO-CLOSE"))
+    # when it is cancelled with the default settings
+    await erp.cancel_sales_order("SO-CLOSE", ref)
+    await erp.aclose()
+    # then it is closed with SAL_SaleOrder's own operation code, YLBillClose (整单关闭)
+    assert fake.executed == [("SAL_SaleOrder", "YLBillClose", ["SO-CLOSE"])]
+    assert fake.bill("SO-CLOSE")["close"] == "B"  # type: ignore[index]
+
+
+async def test_billclose_is_refused_on_a_sales_order_as_k3cloud_does(fake: FakeKingdee) -> None:
+    # given an audited sales order and a connector told to close with BillClose, the purchase
+    # order's code
+    erp = kingdee(fake, close_op_number="BillClose")
+    ref = await erp.push_sales_order(sample_order("SO-BILLCLOSE"))
+    # when it is cancelled, then K/3 Cloud refuses the operation: a permanent error
+    with pytest.raises(PermanentError, match="BillClose") as e:
+        await erp.cancel_sales_order("SO-BILLCLOSE", ref)
+    await erp.aclose()
+    assert e.value.code == "12"
+    assert fake.bill("SO-BILLCLOSE")["close"] == "A" and not fake.is_cancelled("SO-BILLCLOSE")  # type: ignore[index]
+
+
 async def test_a_purchase_request_lands_as_an_audited_requisition(fake: FakeKingdee) -> None:
     lines = (PurchaseLine("SKU-1", 40), PurchaseLine("SKU-2", 5))
     request = PurchaseRequest("PR000007", "WH1", lines, date(2026, 12, 1), "restock")

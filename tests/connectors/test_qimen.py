@@ -26,7 +26,7 @@ def fake() -> Iterator[FakeQimen]:
 
 
 def qimen(fake: FakeQimen, secret: str = SECRET) -> QimenWms:
-    return QimenWms(QimenWms.Settings(router_url=f"{fake.url}/router", app_key=APP_KEY, secret=secret,
+    return QimenWms(QimenWms.Settings(router_url=fake.router_url, app_key=APP_KEY, secret=secret,
                                       customer_id=CUSTOMER))  # fmt: skip
 
 
@@ -85,6 +85,49 @@ async def test_a_busy_wms_is_transient_and_a_bad_secret_is_permanent(fake: FakeQ
     await wms.aclose()
     await bad.aclose()
     assert e.value.code == "SIGN_ERROR" and "wrong-secret" not in str(e.value)
+
+
+async def test_requests_go_to_the_router_url_exactly(fake: FakeQimen) -> None:
+    # given a router that answers on its exact path only, and a connector configured with a
+    # trailing slash the router does not accept
+    assert fake.router_url.endswith("/router")
+    slashed = QimenWms(QimenWms.Settings(router_url=fake.router_url + "/", app_key=APP_KEY, secret=SECRET,
+                                         customer_id=CUSTOMER))  # fmt: skip
+    wms = qimen(fake)
+    # when both push an order
+    ref = await wms.push_outbound_order(sample_outbound("SO000125"))
+    with pytest.raises(PermanentError) as e:
+        await slashed.push_outbound_order(sample_outbound("SO000126"))
+    await wms.aclose()
+    await slashed.aclose()
+    # then the exact URL reaches the WMS, and the wrong one is a permanent 404 sent once
+    assert ref.external_id == "WMS00000001" and list(fake.orders) == ["SO000125"]
+    assert e.value.code == "404" and fake.requests == 2
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_a_redirect_is_a_permanent_configuration_error(fake: FakeQimen, status: int) -> None:
+    # given a router URL that answers with a redirect (http for https, a moved router)
+    fake.fail_next, fake.fail_status = 1, status
+    fake.fail_headers = {"Location": fake.router_url + "/"}
+    wms = qimen(fake)
+    # when an order is pushed
+    with pytest.raises(PermanentError, match=rf"HTTP {status} \(redirects are not followed") as e:
+        await wms.push_outbound_order(sample_outbound("SO000127"))
+    await wms.aclose()
+    # then it is refused at once: not followed, not retried, nothing created
+    assert e.value.code == str(status) and fake.requests == 1 and fake.orders == {}
+
+
+async def test_a_success_status_with_a_body_that_is_not_xml_is_an_error(fake: FakeQimen) -> None:
+    # given a router (or a proxy in front of it) answering 200 with a JSON page
+    fake.fail_next, fake.fail_status = 1, 200
+    wms = qimen(fake)
+    # when an order is pushed, then that is no answer: a transient error, tried again later
+    with pytest.raises(TransientError, match="body that is not XML"):
+        await wms.push_outbound_order(sample_outbound("SO000128"))
+    await wms.aclose()
+    assert fake.requests == 1
 
 
 async def test_stock_is_read_per_item_and_warehouse(fake: FakeQimen) -> None:

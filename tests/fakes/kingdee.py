@@ -3,8 +3,10 @@
 ``kdservice-sessionid`` cookie; every other call needs a live session and is otherwise answered
 "会话信息已丢失，请重新登录" (wrapped in ``[[…]]`` for ExecuteBillQuery, as Kingdee does). Bills are kept
 per form and ``FBillNo`` with Kingdee's status rules (Save → A, Submit A/D/Z → B, Audit B → C,
-UnAudit C → D, CancelAssign B → A, Delete A/D/Z, ``ExcuteOperation`` BillClose on C and Cancel 作废
-on A/D/Z); Save refuses a repeated bill number and unknown customers or materials with
+UnAudit C → D, CancelAssign B → A, Delete A/D/Z, and ``ExcuteOperation`` with the form's own
+operation numbers: Cancel 作废 on A/D/Z, and for sales orders YLBillClose 整单关闭 on C and
+YLUnBillClose 反关闭 of a closed order — ``BillClose`` is the purchase order's code, and like any
+operation a form does not have it is refused with ``IsSuccess`` false); Save refuses a repeated bill number and unknown customers or materials with
 ``Errors[{FieldName, Message}]``; ExecuteBillQuery answers bare arrays, parsing ``FilterString``
 (``F='…'`` and ``F IN ('…', …)``, quotes doubled) and paging with ``StartRow``/``Limit``.
 
@@ -45,6 +47,12 @@ OPERATIONS = {
     "Delete",
     "ExcuteOperation",
     "ExecuteBillQuery",
+}
+# ExcuteOperation numbers per form: what each does (close, reopen, void). K/3 Cloud binds operation
+# codes per form: a sales order closes with YLBillClose, a purchase order with BillClose.
+FORM_OPERATIONS = {
+    SALES: {"YLBillClose": "close", "YLUnBillClose": "reopen", "Cancel": "void"},
+    REQUISITION: {"Cancel": "void"},
 }
 STEPS = {"Submit": ("ADZ", "B"), "Audit": ("B", "C"), "UnAudit": ("C", "D"), "CancelAssign": ("B", "A")}
 
@@ -141,6 +149,7 @@ class FakeKingdee(FakePeer):
         self.creates: Counter[str] = Counter()  # saves per FBillNo: exactly-once checks
         self.calls: list[str] = []  # operations called inside a session, in order
         self.queries: list[dict[str, Any]] = []  # the data of every ExecuteBillQuery
+        self.executed: list[tuple[str, str, list[str]]] = []  # ExcuteOperation: form, opNumber, numbers
         self.inventory: list[tuple[str, str, Decimal, Decimal]] = []  # sku, warehouse, qty, locked
         self.lock_next = 0
         self.expire_before: str | None = None
@@ -263,14 +272,19 @@ class FakeKingdee(FakePeer):
         numbers = data.get("Numbers") if isinstance(data, dict) else None
         if form not in ENTRIES or not isinstance(numbers, list) or not numbers:
             return result([(None, "formid 或 Numbers 不正确")], msg_code=8)
+        if op == "ExcuteOperation":
+            self.executed.append((form, str(doc.get("opNumber")), [str(n) for n in numbers]))
         bills = []
         for number in numbers:
             bill = self.bills.get((form, str(number)))
             if bill is None:
                 return result([(None, f"单据编号为“{number}”的单据不存在")], msg_code=10)
             bills.append(bill)
+        action = FORM_OPERATIONS[form].get(str(doc.get("opNumber")))
+        if op == "ExcuteOperation" and action is None:  # e.g. BillClose on a sales order
+            return result([(None, f"操作“{doc.get('opNumber')}”不存在")], msg_code=12)
         for bill in bills:
-            refusal = self._refusal(op, doc.get("opNumber"), bill)
+            refusal = self._refusal(op, action, bill)
             if refusal:
                 return result([(None, f"{bill['number']}：{refusal}")], msg_code=12)
         for bill in bills:
@@ -278,14 +292,18 @@ class FakeKingdee(FakePeer):
                 del self.bills[(form, bill["number"])]
                 self.deleted.add((form, bill["number"]))
             elif op == "ExcuteOperation":
-                bill["close" if doc["opNumber"] == "BillClose" else "cancel"] = "B"
+                if action == "void":
+                    bill["cancel"] = "B"
+                else:
+                    bill["close"] = "B" if action == "close" else "A"
             else:
                 bill["status"] = STEPS[op][1]
         return result(entities=[(b["id"], b["number"]) for b in bills])
 
     @staticmethod
-    def _refusal(op: str, op_number: Any, bill: dict[str, Any]) -> str | None:
-        """Why Kingdee refuses ``op`` on ``bill`` now, or None."""
+    def _refusal(op: str, action: str | None, bill: dict[str, Any]) -> str | None:
+        """Why Kingdee refuses ``op`` (for ExcuteOperation, the ``action`` its number means on
+        the bill's form: close, reopen or void) on ``bill`` now, or None."""
         status = bill["status"]
         if bill["cancel"] == "B":
             return "单据已作废，不能执行该操作"
@@ -295,11 +313,13 @@ class FakeKingdee(FakePeer):
             return None if status in STEPS[op][0] else f"单据状态（{status}）不允许{op}"
         if op == "Delete":
             return None if status in "ADZ" else "只能删除创建、暂存或重新审核状态的单据"
-        if op_number == "BillClose":
+        if action == "close":
             return None if status == "C" and bill["close"] == "A" else "只能关闭已审核且未关闭的单据"
-        if op_number == "Cancel":
+        if action == "reopen":
+            return None if bill["close"] == "B" else "只能反关闭已关闭的单据"
+        if action == "void":
             return None if status in "ADZ" else "只能作废创建、暂存或重新审核状态的单据"
-        return f"操作“{op_number}”不存在"
+        return f"操作“{action}”不存在"
 
     def _query(self, doc: Any) -> Any:
         data = self._data(doc)

@@ -2,6 +2,8 @@
 MD5 signature over the query parameters and the XML body is checked, ``deliveryorder.create``
 answers a repeated ``deliveryOrderCode`` with the order it has, ``order.cancel`` of an unknown
 order answers ``ORDER_NOT_EXIST``, ``inventory.query`` lists stock; faults from FakePeer.
+Like a real router it answers only on its exact path (``router_url``, e.g. ``…/router``): any
+other path, the same one with a trailing slash included, is an HTTP 404 with an HTML page.
 It can also build the WMS's own signed callbacks to the hub."""
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from connectors.signing import qimen_sign
 from connectors.wms.qimen import beijing_time
 from tests.fakes.base import FakePeer
 
+NOT_FOUND = b"<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+
 
 def _response(flag: str, code: str = "0", message: str = "", **extra: str) -> bytes:
     parts = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
@@ -21,8 +25,10 @@ def _response(flag: str, code: str = "0", message: str = "", **extra: str) -> by
 
 
 class FakeQimen(FakePeer):
-    def __init__(self, app_key: str, secret: str, customer_id: str) -> None:
+    def __init__(self, app_key: str, secret: str, customer_id: str, path: str = "/router") -> None:
         super().__init__()
+        self.path = path  # the router's one path; anything else is a 404
+        self.router_url = self.url + path
         self.app_key, self.secret, self.customer_id = app_key, secret, customer_id
         self.orders: dict[str, dict[str, Any]] = {}
         self.cancelled: set[str] = set()
@@ -30,6 +36,8 @@ class FakeQimen(FakePeer):
         self.busy_next = 0  # answer SYSTEM_BUSY to this many calls
 
     def handle(self, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | bytes]:
+        if path != self.path:
+            return 404, NOT_FOUND
         if query.get("app_key") != self.app_key or query.get("customerId") != self.customer_id:
             return 200, _response("failure", "INVALID_APP_KEY", "unknown app_key or customerId")
         if query.get("sign") != qimen_sign(self.secret, query, body):

@@ -139,6 +139,59 @@ async def test_jobs_page_newest_first_with_cursors(hub: Hub) -> None:
     assert bad["errors"][0]["extensions"]["code"] == "INVALID"
 
 
+async def test_the_total_count_counts_the_jobs_of_the_role_asked_for(hub: Hub) -> None:
+    # given two orders: each has an erp and a wms push and two notices (8 jobs, 2 of them the ERP's)
+    for _ in range(2):
+        await failed_order(hub)
+    query = "query($role: String) { integrationJobs(role: $role, first: 1) { edges { node { role } } totalCount } }"
+    # when staff page through the ERP's jobs only
+    erp = (await hub.data(query, {"role": "erp"}, as_="sales"))["integrationJobs"]
+    everything = (await hub.data(query, {}, as_="sales"))["integrationJobs"]
+    # then the total counts the ERP's jobs, as the page does, and not every job
+    assert [e["node"]["role"] for e in erp["edges"]] == ["erp"]
+    assert erp["totalCount"] == 2 and everything["totalCount"] == 8
+    nobody = (await hub.data(query, {"role": "nav"}, as_="sales"))["integrationJobs"]
+    assert nobody == {"edges": [], "totalCount": 0}
+
+
+CANCEL_ORDER = 'mutation($id: ID!) { orderCancel(id: $id, reason: "changed") { errors { code message } } }'
+SYNC_OP = "query($id: ID!) { order(id: $id) { erpSync { operation status attempts lastError } wmsSync { operation status externalId attempts lastError } } }"
+
+
+async def test_a_cancelled_order_shows_its_cancellation_at_each_peer_from_the_start(hub: Hub) -> None:
+    # given an order whose WMS push succeeded and whose ERP push failed for good
+    order = await failed_order(hub)
+    before = (await hub.data(SYNC_OP, {"id": order}, as_="admin"))["order"]
+    assert before["wmsSync"] == {"operation": "PUSH", "status": "SUCCEEDED", "externalId": "1", "attempts": 1,
+                                 "lastError": None}  # fmt: skip
+    assert (before["erpSync"]["operation"], before["erpSync"]["status"]) == ("PUSH", "FAILED")
+    # when it is cancelled, before any job ran
+    assert (await hub.data(CANCEL_ORDER, {"id": order}, as_="manager"))["orderCancel"]["errors"] == []
+    # then both peers show a pending cancellation, not the earlier push
+    pending = (await hub.data(SYNC_OP, {"id": order}, as_="sales"))["order"]
+    assert pending["wmsSync"] == {"operation": "CANCEL", "status": "PENDING", "externalId": "1", "attempts": 0,
+                                  "lastError": None}  # fmt: skip
+    assert pending["erpSync"] == {
+        "operation": "CANCEL",
+        "status": "PENDING",
+        "attempts": 0,
+        "lastError": None,
+    }
+    # and once the cancel jobs ran: cancelled at the WMS; refused by the ERP (it fails everything)
+    await drain(hub.db)
+    done = (await hub.data(SYNC_OP, {"id": order}, as_="admin"))["order"]
+    assert done["wmsSync"] == {"operation": "CANCEL", "status": "SUCCEEDED", "externalId": "1", "attempts": 1,
+                               "lastError": None}  # fmt: skip
+    assert (done["erpSync"]["operation"], done["erpSync"]["status"], done["erpSync"]["attempts"]) == (
+        "CANCEL",
+        "FAILED",
+        1,
+    )
+    assert "memory ERP told to fail (permanent)" in done["erpSync"]["lastError"]
+    # and customers still see none of it
+    assert (await hub.data(SYNC_OP, {"id": order}, as_="acme"))["order"] == {"erpSync": None, "wmsSync": None}
+
+
 async def test_the_sync_state_of_a_page_of_orders_costs_one_query(hub: Hub) -> None:
     for _ in range(4):
         await failed_order(hub)

@@ -24,6 +24,7 @@ class Action(StrEnum):
     SEE_COST = "SEE_COST"  # cost prices, inactive products
     # customers and users
     CUSTOMER_LIST = "CUSTOMER_LIST"
+    CUSTOMER_VIEW = "CUSTOMER_VIEW"  # any customer's account (a customer user sees its own)
     CUSTOMER_MANAGE = "CUSTOMER_MANAGE"
     USER_MANAGE = "USER_MANAGE"
     # inventory
@@ -46,6 +47,7 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.CATEGORY_MANAGE: _ADMIN,
     Action.SEE_COST: _STAFF,
     Action.CUSTOMER_LIST: _STAFF,
+    Action.CUSTOMER_VIEW: _STAFF,
     Action.CUSTOMER_MANAGE: _ADMIN,
     Action.USER_MANAGE: _ADMIN,
     Action.WAREHOUSE_MANAGE: _ADMIN,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.auth.models import Role, User
 from hub.domain.auth.passwords import hash_password, verify_password
+from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
 from hub.domain.customers.models import Customer
 from hub.domain.errors import DomainError
@@ -99,7 +100,7 @@ async def create_user(
             NOT_FOUND for an unknown customer; INVALID for an email in use.
     """
     if actor is not None:
-        actor.require(Role.ADMIN)
+        require(actor, Action.USER_MANAGE)
     problems = []
     norm = normalize_email(email)
     if not EMAIL_RE.match(norm) or len(norm) > 254:

@@ -7,15 +7,17 @@ category and availability, whatever the page size.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from hub.domain.auth.models import Role
+from hub.domain.auth.policy import Action, allows, require
 from hub.domain.auth.principal import Principal
 from hub.domain.catalog.models import Category, Product
 from hub.domain.errors import DomainError
@@ -39,7 +41,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ProductRow:
-    """A product as a caller sees it, with live availability."""
+    """A product as a caller sees it, with live availability. ``base_price`` is what the
+    caller's price is computed from; ``list_price`` (the same, shown as the list price) and
+    ``cost_price`` are set only for a caller the policy lets see them (:data:`Action.SEE_COST`)."""
 
     id: int
     sku: str
@@ -51,6 +55,15 @@ class ProductRow:
     cost_price: Decimal | None
     active: bool
     available: int
+    list_price: Decimal | None = None
+
+
+def _row(r: Sequence[Any], costs: bool) -> ProductRow:
+    """A row of :func:`_product_select` as the caller may see it: list and cost prices with
+    ``costs`` only."""
+    id_, sku, name, unit, category_id, category_name, base, cost, active, available = r
+    return ProductRow(id_, sku, name, unit, category_id, category_name, base, cost if costs else None,
+                      active, available, base if costs else None)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +109,13 @@ def _escape_like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _visible_if(stmt: Select[tuple[object, ...]], staff: bool) -> Select[tuple[object, ...]]:
-    """Customers see active products only; staff see every product."""
-    return stmt if staff else stmt.where(_P.active.is_(True))
+def _visible_if(stmt: Select[tuple[object, ...]], every: bool) -> Select[tuple[object, ...]]:
+    """Active products only, unless ``every`` (callers allowed SEE_COST: staff)."""
+    return stmt if every else stmt.where(_P.active.is_(True))
 
 
 @functools.cache
-def _page_statement(staff: bool, after: bool, search: bool, category: bool) -> tuple[Statement, Statement]:
+def _page_statement(every: bool, after: bool, search: bool, category: bool) -> tuple[Statement, Statement]:
     """The page and count statements for one combination of filters, built and compiled once:
     building a statement and its cache key costs more than running it."""
     conds: list[object] = []
@@ -111,11 +124,11 @@ def _page_statement(staff: bool, after: bool, search: bool, category: bool) -> t
         conds.append(_P.sku.ilike(pattern, escape="\\") | _P.name.ilike(pattern, escape="\\"))
     if category:
         conds.append(_P.category_id == bindparam("category_id"))
-    page = _visible_if(_product_select(), staff).where(*conds)  # type: ignore[arg-type]
+    page = _visible_if(_product_select(), every).where(*conds)  # type: ignore[arg-type]
     if after:
         page = page.where(_P.sku > bindparam("after_sku"))
     page = page.order_by(_P.sku).limit(bindparam("limit"))
-    count = _visible_if(select(func.count()).select_from(Product.__table__), staff).where(*conds)  # type: ignore[arg-type]
+    count = _visible_if(select(func.count()).select_from(Product.__table__), every).where(*conds)  # type: ignore[arg-type]
     return Statement(page), Statement(count)
 
 
@@ -141,8 +154,9 @@ async def list_products(
     if search is not None and len(search) > 100:
         raise DomainError.invalid("search must be at most 100 characters", "search")
     search = search.strip() if search else None
+    every = allows(actor, Action.SEE_COST)  # inactive products, list and cost prices
     page_stmt, count_stmt = _page_statement(
-        actor.is_staff, after_sku is not None, bool(search), category_id is not None
+        every, after_sku is not None, bool(search), category_id is not None
     )
     params: dict[str, object] = {"limit": limit + 1}
     if search:
@@ -151,7 +165,7 @@ async def list_products(
         params["category_id"] = category_id
     if after_sku is not None:
         params["after_sku"] = after_sku
-    rows = [ProductRow(*r) for r in await page_stmt.all(session, params)]
+    rows = [_row(r, every) for r in await page_stmt.all(session, params)]
     has_next = len(rows) > limit
     rows = rows[:limit]
     total = None
@@ -168,7 +182,8 @@ async def get_product(
     session: AsyncSession, actor: Principal, *, product_id: int | None = None, sku: str | None = None
 ) -> tuple[ProductRow, PriceBook] | None:
     """One product by id or SKU, or None when it does not exist or ``actor`` may not see it."""
-    stmt = _visible_if(_product_select(), actor.is_staff)
+    every = allows(actor, Action.SEE_COST)
+    stmt = _visible_if(_product_select(), every)
     if product_id is not None:
         stmt = stmt.where(Product.id == product_id)
     if sku is not None:
@@ -178,7 +193,7 @@ async def get_product(
     r = (await session.execute(stmt)).first()
     if r is None:
         return None
-    row = ProductRow(*r)
+    row = _row(r, every)
     return row, await load_price_book(session, actor.customer_id, [row.id])
 
 
@@ -191,7 +206,7 @@ async def create_category(
 ) -> Category:
     """Raises: DomainError PERMISSION_DENIED unless ADMIN; INVALID for a blank or taken name;
     NOT_FOUND for an unknown parent."""
-    actor.require(Role.ADMIN)
+    require(actor, Action.CATEGORY_MANAGE)
     clean = check_text(name, "name", max_len=200)
     if parent_id is not None and await session.get(Category, parent_id) is None:
         raise DomainError.not_found("Parent category", "parentId")
@@ -216,7 +231,7 @@ async def create_product(
 ) -> ProductRow:
     """Raises: DomainError PERMISSION_DENIED unless ADMIN; INVALID for a bad or taken SKU, a
     blank name or a bad price; NOT_FOUND for an unknown category."""
-    actor.require(Role.ADMIN)
+    require(actor, Action.PRODUCT_MANAGE)
     problems = []
     checks = [
         lambda: check_code(sku, "sku"),
@@ -257,7 +272,6 @@ async def create_product(
         await session.flush()
     except IntegrityError:
         raise DomainError.invalid("A product with this SKU already exists", "sku") from None
-    return ProductRow(
-        product.id, product.sku, product.name, product.unit, category_id, category_name,
-        product.base_price, product.cost_price, True, 0,
-    )  # fmt: skip
+    row = (product.id, product.sku, product.name, product.unit, category_id, category_name,
+           product.base_price, product.cost_price, True, 0)  # fmt: skip
+    return _row(row, allows(actor, Action.SEE_COST))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.auth.models import Role
+from hub.domain.auth.policy import Action, allows, require
 from hub.domain.auth.principal import Principal
 from hub.domain.customers.models import Customer, CustomerGroup
 from hub.domain.errors import DomainError
@@ -23,8 +23,9 @@ OPEN_STATUSES = (OrderStatus.PENDING_APPROVAL, OrderStatus.APPROVED, OrderStatus
 
 
 async def get_customer(session: AsyncSession, actor: Principal, customer_id: int) -> Customer | None:
-    """The customer, or None when it does not exist or ``actor`` may not see it."""
-    if not actor.can_see_customer(customer_id):
+    """The customer, or None when it does not exist or ``actor`` may not see it (staff see any,
+    customer users their own)."""
+    if not (allows(actor, Action.CUSTOMER_VIEW) or actor.customer_id == customer_id):
         return None
     return await session.get(Customer, customer_id)
 
@@ -37,16 +38,15 @@ async def list_customers(
     after: str | None = None,
     search: str | None = None,
 ) -> Page[Customer]:
-    """Staff: a page of customers by code. Customer users see only their own.
+    """A page of customers by code, for staff.
 
     Raises:
-        DomainError: INVALID for a bad ``first`` or cursor.
+        DomainError: PERMISSION_DENIED for customer users; INVALID for a bad ``first`` or cursor.
     """
+    require(actor, Action.CUSTOMER_LIST)
     limit = check_first(first)
     after_code = decode_cursor("code", after)
     stmt = select(Customer).order_by(Customer.code)
-    if not actor.is_staff:
-        stmt = stmt.where(Customer.id == (actor.customer_id or -1))
     if search:
         pattern = f"%{search.strip()}%"
         stmt = stmt.where(Customer.code.ilike(pattern) | Customer.name.ilike(pattern))
@@ -80,7 +80,7 @@ async def create_customer(
 ) -> Customer:
     """Raises: DomainError PERMISSION_DENIED unless ADMIN; INVALID for a bad or taken code, a
     blank name or a bad credit limit; NOT_FOUND for an unknown group."""
-    actor.require(Role.ADMIN)
+    require(actor, Action.CUSTOMER_MANAGE)
     clean_code = check_code(code, "code", max_len=40)
     clean_name = check_text(name, "name", max_len=200)
     limit = None if credit_limit is None else parse_amount(credit_limit, "creditLimit")

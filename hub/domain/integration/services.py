@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.auth.models import Role
+from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
 from hub.domain.base import utcnow
 from hub.domain.catalog.models import Product
@@ -35,12 +36,14 @@ from hub.domain.outbox.services import record_event
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
 
 __all__ = [
+    "SyncOperation",
     "SyncState",
     "apply_shipment",
     "apply_stock_delta",
     "apply_stock_level",
     "binding",
     "bind",
+    "count_jobs",
     "list_jobs",
     "record_inbound",
     "retry_job",
@@ -49,8 +52,8 @@ __all__ = [
 
 
 def _require_staff(actor: Principal) -> None:
-    if not actor.is_staff:
-        raise DomainError.denied("Integration jobs are for staff")
+    """Raises: DomainError PERMISSION_DENIED unless ``actor`` may see integration state."""
+    require(actor, Action.INTEGRATION_VIEW)
 
 
 async def list_jobs(
@@ -85,11 +88,20 @@ async def list_jobs(
     return Page(rows, has_next, encode_cursor("job", rows[-1].id) if rows else None)
 
 
-async def count_jobs(session: AsyncSession, actor: Principal, status: JobStatus | None = None) -> int:
+async def count_jobs(
+    session: AsyncSession, actor: Principal, status: JobStatus | None = None, role: str | None = None
+) -> int:
+    """How many jobs :func:`list_jobs` pages through with the same filters, for staff.
+
+    Raises:
+        DomainError: PERMISSION_DENIED for customers.
+    """
     _require_staff(actor)
     stmt = select(func.count()).select_from(IntegrationJob)
     if status is not None:
         stmt = stmt.where(IntegrationJob.status == status.value)
+    if role is not None:
+        stmt = stmt.where(IntegrationJob.role == role)
     return int(await session.scalar(stmt) or 0)
 
 
@@ -100,7 +112,7 @@ async def retry_job(session: AsyncSession, actor: Principal, job_id: int) -> Int
     Raises:
         DomainError: PERMISSION_DENIED unless ADMIN; NOT_FOUND; INVALID_TRANSITION unless FAILED.
     """
-    actor.require(Role.ADMIN)
+    require(actor, Action.INTEGRATION_RETRY)
     job = await session.get(IntegrationJob, job_id, with_for_update=True)
     if job is None:
         raise DomainError.not_found("Integration job", "id")
@@ -120,52 +132,83 @@ async def retry_job(session: AsyncSession, actor: Principal, job_id: int) -> Int
     return job
 
 
+class SyncOperation(StrEnum):
+    """What an order's document at a peer is going through."""
+
+    PUSH = "PUSH"  # created there (push_sales_order, push_outbound)
+    CANCEL = "CANCEL"  # cancelled there once the order is (cancel_sales_order, cancel_outbound)
+
+
 @dataclass(frozen=True, slots=True)
 class SyncState:
-    """Where an order stands with one peer (ERP or WMS), summed over its jobs there."""
+    """Where an order stands with one peer (ERP or WMS): the latest operation on its document
+    there, summed over that operation's jobs."""
 
     status: JobStatus
     external_id: str | None
     attempts: int
     last_error: str | None
+    operation: SyncOperation = SyncOperation.PUSH
 
 
 # Worst first: the state an order shows when its jobs at one peer differ (several warehouses).
 _SEVERITY = [JobStatus.FAILED, JobStatus.RETRYING, JobStatus.RUNNING, JobStatus.PENDING, JobStatus.SUCCEEDED,
              JobStatus.CANCELLED]  # fmt: skip
+_PUSHES = ("push_sales_order", "push_outbound")
+_CANCELS = ("cancel_sales_order", "cancel_outbound")
+_ORDER_OPERATIONS = (*_PUSHES, *_CANCELS)
 
 
-async def sync_states(session: AsyncSession, order_ids: Sequence[int]) -> dict[tuple[int, str], SyncState]:
-    """{(order id, "erp" | "wms"): its state}; orders with no job at a peer are absent. A cancel
-    job, once there is one, speaks for the order."""
+async def sync_states(
+    session: AsyncSession, actor: Principal, order_ids: Sequence[int]
+) -> dict[tuple[int, str], SyncState]:
+    """{(order id, "erp" | "wms"): its state}, for staff; orders with no job at a peer are absent.
+    One statement for any number of orders.
+
+    The state is the latest operation's: the push until the order is cancelled, then its
+    cancellation. A cancelled order whose cancel job the outbox relay has not created yet shows a
+    PENDING CANCEL (with no attempts), not its earlier push; a push that never reached the peer
+    (CANCELLED before it ran) needs no cancellation and speaks for itself.
+
+    Raises:
+        DomainError: PERMISSION_DENIED for customers.
+    """
+    _require_staff(actor)
     if not order_ids:
         return {}
     rows = (
-        await session.scalars(
-            select(IntegrationJob)
+        await session.execute(
+            select(IntegrationJob, Order.status)
+            .join(Order, Order.id == IntegrationJob.entity_id)
             .where(IntegrationJob.entity == "order", IntegrationJob.entity_id.in_(list(order_ids)))
             .where(IntegrationJob.operation.in_(_ORDER_OPERATIONS))
             .order_by(IntegrationJob.id)
         )
     ).all()
     grouped: dict[tuple[int, str], list[IntegrationJob]] = {}
-    for job in rows:
+    cancelled: set[int] = set()
+    for job, order_status in rows:
         grouped.setdefault((job.entity_id, job.role.split(".", 1)[0]), []).append(job)
+        if order_status == OrderStatus.CANCELLED.value:
+            cancelled.add(job.entity_id)
     states: dict[tuple[int, str], SyncState] = {}
     for key, jobs in grouped.items():
-        cancels = [j for j in jobs if j.operation.startswith("cancel")]
+        external_id = next((j.external_id for j in jobs if j.external_id), None)
+        cancels = [j for j in jobs if j.operation in _CANCELS]
+        due = key[0] in cancelled and any(j.status != JobStatus.CANCELLED.value for j in jobs)
+        if not cancels and due:  # the cancellation is recorded, its job not created yet
+            states[key] = SyncState(JobStatus.PENDING, external_id, 0, None, SyncOperation.CANCEL)
+            continue
         current = cancels or jobs
         worst = min(current, key=lambda j: _SEVERITY.index(JobStatus(j.status)))
         states[key] = SyncState(
             status=JobStatus(worst.status),
-            external_id=next((j.external_id for j in jobs if j.external_id), None),
+            external_id=external_id,
             attempts=sum(j.attempts for j in current),
             last_error=next((j.last_error for j in current if j.last_error), None),
+            operation=SyncOperation.CANCEL if cancels else SyncOperation.PUSH,
         )
     return states
-
-
-_ORDER_OPERATIONS = ("push_sales_order", "cancel_sales_order", "push_outbound", "cancel_outbound")
 
 
 async def binding(session: AsyncSession, role: str, entity: str, hub_id: int) -> Binding | None:

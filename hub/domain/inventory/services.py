@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.auth.models import Role
+from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
 from hub.domain.base import utcnow
 from hub.domain.catalog.models import Product
@@ -68,7 +68,13 @@ class Shortage:
     available: int
 
 
-async def list_warehouses(session: AsyncSession) -> list[Warehouse]:
+async def list_warehouses(session: AsyncSession, actor: Principal) -> list[Warehouse]:
+    """Every warehouse in reservation order, for staff.
+
+    Raises:
+        DomainError: PERMISSION_DENIED for customer users.
+    """
+    require(actor, Action.WAREHOUSE_LIST)
     stmt = select(Warehouse).order_by(Warehouse.priority, Warehouse.id)
     return list((await session.execute(stmt)).scalars())
 
@@ -77,7 +83,7 @@ async def create_warehouse(
     session: AsyncSession, actor: Principal, *, code: str, name: str, priority: int = 100
 ) -> Warehouse:
     """Raises: DomainError PERMISSION_DENIED unless ADMIN; INVALID for a bad or taken code."""
-    actor.require(Role.ADMIN)
+    require(actor, Action.WAREHOUSE_MANAGE)
     clean_code = check_code(code, "code", max_len=40)
     clean_name = check_text(name, "name", max_len=200)
     if not 0 <= priority <= 10_000:
@@ -101,7 +107,7 @@ async def set_stock(
         DomainError: PERMISSION_DENIED unless ADMIN or WAREHOUSE; INVALID for a negative or
             huge quantity; NOT_FOUND for an unknown SKU or warehouse.
     """
-    actor.require(Role.WAREHOUSE)
+    require(actor, Action.STOCK_SET)
     if not 0 <= quantity <= MAX_QUANTITY:
         raise DomainError.invalid(f"quantity must be between 0 and {MAX_QUANTITY}", "quantity")
     product_id = await session.scalar(select(Product.id).where(Product.sku == sku))

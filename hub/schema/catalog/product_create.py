@@ -52,6 +52,4 @@ class ProductCreateMutation:
                 book = await load_price_book(session, None, [row.id])
         except DomainError as e:
             return ProductCreatePayload(product=None, errors=errors_of(e))
-        return ProductCreatePayload(
-            product=Product.of(row, book, info.context.currency, staff=True), errors=[]
-        )
+        return ProductCreatePayload(product=Product.of(row, book, info.context.currency), errors=[])

@@ -66,7 +66,7 @@ class CatalogQueries:
         page = result.page
         edges = [
             ProductEdge(
-                node=Product.of(row, result.prices, currency, p.is_staff),
+                node=Product.of(row, result.prices, currency),
                 cursor=encode_cursor("sku", row.sku),
             )
             for row in page.items
@@ -94,7 +94,7 @@ class CatalogQueries:
         if found is None:
             return None
         row, book = found
-        return Product.of(row, book, info.context.currency, p.is_staff)
+        return Product.of(row, book, info.context.currency)
 
     @strawberry.field(description="All categories, by name.")
     async def categories(self, info: AppInfo) -> list[Category] | None:

@@ -53,7 +53,6 @@ class Product:
     row: strawberry.Private[ProductRow]
     book: strawberry.Private[PriceBook]
     currency: strawberry.Private[str]
-    staff: strawberry.Private[bool]
 
     @strawberry.field(description="The caller's price for `quantity` units (quantity breaks apply).")
     def price(self, quantity: int | None = 1) -> Price | None:
@@ -64,16 +63,15 @@ class Product:
 
     @strawberry.field(description="List price before any customer rule. Staff only; null otherwise.")
     def base_price(self) -> Money | None:
-        return money(self.row.base_price, self.currency) if self.staff else None
+        return None if self.row.list_price is None else money(self.row.list_price, self.currency)
 
     @strawberry.field(description="Purchase cost, for margins. Staff only; null otherwise.")
     def cost_price(self) -> Money | None:
-        if not self.staff or self.row.cost_price is None:
-            return None
-        return money(self.row.cost_price, self.currency)
+        return None if self.row.cost_price is None else money(self.row.cost_price, self.currency)
 
     @classmethod
-    def of(cls, row: ProductRow, book: PriceBook, currency: str, staff: bool) -> Product:
+    def of(cls, row: ProductRow, book: PriceBook, currency: str) -> Product:
+        """``row`` as the domain gave it: prices the caller may not see are already None."""
         return cls(
             id=encode_id("Product", row.id),
             sku=row.sku,
@@ -87,7 +85,6 @@ class Product:
             row=row,
             book=book,
             currency=currency,
-            staff=staff,
         )
 
 

@@ -6,6 +6,7 @@ import strawberry
 
 from hub.domain.integration.models import IntegrationJob as JobModel
 from hub.domain.integration.models import JobStatus
+from hub.domain.integration.services import SyncOperation as DomainSyncOperation
 from hub.domain.integration.services import SyncState as DomainSyncState
 from hub.schema.common import PageInfo, encode_id
 
@@ -17,11 +18,26 @@ IntegrationJobStatus = strawberry.enum(
 )
 
 
+SyncOperation = strawberry.enum(
+    DomainSyncOperation,
+    name="SyncOperation",
+    description="What an order's document at a peer is going through: PUSH (created there) or "
+    "CANCEL (cancelled there, once the order is cancelled).",
+)
+
+
 @strawberry.type(description="Where an order stands with one peer (the ERP or the WMS).")
 class SyncState:
+    operation: SyncOperation = strawberry.field(  # type: ignore[valid-type]
+        description="The latest operation on the order's document there: PUSH until the order is "
+        "cancelled, then CANCEL (from the moment it is cancelled, before its job runs). With "
+        "`status`: CANCEL SUCCEEDED means the document is cancelled at the peer (closed, voided or "
+        "deleted, or it never got there); CANCEL PENDING, RUNNING, RETRYING or FAILED, that its "
+        "cancellation is under way or needs a person. A push that never ran is PUSH CANCELLED."
+    )
     status: IntegrationJobStatus = strawberry.field(  # type: ignore[valid-type]
-        description="The state of the order's current job there (its cancellation, once there "
-        "is one; the worst of its jobs when it went to several warehouses)."
+        description="The state of the order's current job there (its cancellation, once the "
+        "order is cancelled; the worst of its jobs when it went to several warehouses)."
     )
     external_id: str | None = strawberry.field(description="The peer's id of the document, once created.")
     attempts: int = strawberry.field(description="Runs of the current job(s) so far.")
@@ -31,7 +47,13 @@ class SyncState:
 
     @classmethod
     def of(cls, s: DomainSyncState) -> SyncState:
-        return cls(status=s.status, external_id=s.external_id, attempts=s.attempts, last_error=s.last_error)
+        return cls(
+            operation=s.operation,
+            status=s.status,
+            external_id=s.external_id,
+            attempts=s.attempts,
+            last_error=s.last_error,
+        )
 
 
 @strawberry.type(description="One unit of work for a connector: a push, a cancel, a notification.")
