@@ -60,12 +60,6 @@ class IntegrationConfig:
     policies: dict[str, JobPolicy] = field(default_factory=lambda: dict(OPERATIONS))
     stock_sync: StockSync = StockSync()
 
-    def has(self, role: str) -> bool:
-        return role in self.instances
-
-    def policy(self, operation: str) -> JobPolicy:
-        return self.policies[operation]
-
     def values(self, lease: float | None = None, overdue: float | None = None) -> IntegrationRules:
         """The rules as the domain takes them (``lease`` and ``overdue`` in seconds; None: the
         defaults)."""

@@ -253,16 +253,13 @@ async def test_a_handler_that_fails_is_retried_not_forgotten(db: Database, handl
             raise IntegrityError("insert", {}, Exception("its own constraint"))
 
     handlers.register("flaky", {"order.placed"}, cast(HandlerFn, flaky))
-    try:
-        async with db.write() as s:
-            event_id = await record_event(s, "order.placed", "order", 1, {})
-        # when it is delivered, then the failure propagates (Dramatiq retries the job)
-        with pytest.raises(IntegrityError):
-            await deliver_one(db, handlers, event_id)
-        # and the retry runs the handler again and completes
-        assert "flaky" in await deliver_one(db, handlers, event_id)
-    finally:
-        handlers.unregister("flaky")
+    async with db.write() as s:
+        event_id = await record_event(s, "order.placed", "order", 1, {})
+    # when it is delivered, then the failure propagates (Dramatiq retries the job)
+    with pytest.raises(IntegrityError):
+        await deliver_one(db, handlers, event_id)
+    # and the retry runs the handler again and completes
+    assert "flaky" in await deliver_one(db, handlers, event_id)
     assert calls == [event_id, event_id]
 
 
@@ -274,13 +271,10 @@ async def test_a_handler_sees_the_event_as_it_was_written(db: Database, handlers
         seen.append(event)
 
     handlers.register("recorder", {"order.placed"}, cast(HandlerFn, record))
-    try:
-        async with db.write() as s:
-            event_id = await record_event(s, "order.placed", "order", 7, {"orderId": 7, "total": "12.50"})
-        # when the event is delivered
-        await deliver_one(db, handlers, event_id)
-    finally:
-        handlers.unregister("recorder")
+    async with db.write() as s:
+        event_id = await record_event(s, "order.placed", "order", 7, {"orderId": 7, "total": "12.50"})
+    # when the event is delivered
+    await deliver_one(db, handlers, event_id)
     # then the handler got every field, the payload decoded, the time zone-aware
     [event] = seen
     assert (event.id, event.kind, event.aggregate, event.aggregate_id) == (
@@ -308,18 +302,15 @@ async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(
             raise RuntimeError("the peer refused this one")
 
     handlers.register("picky", {"order.placed"}, cast(HandlerFn, picky))
-    try:
-        # when they are delivered as one batch, then the failure is raised after the rest
-        with pytest.raises(RuntimeError, match="refused"):
-            await deliver_events(db, handlers, ids)
-        # and the others were handled once and marked; the failed one was not
-        handled = {e.id: e.handled_at is not None for e in await _events(db)}
-        assert handled == {i: i != bad for i in ids}
-        # and the retry of the same batch runs only the failed one
-        ran = await deliver_events(db, handlers, ids)
-        assert ran == {i: (["picky"] if i == bad else []) for i in ids}
-    finally:
-        handlers.unregister("picky")
+    # when they are delivered as one batch, then the failure is raised after the rest
+    with pytest.raises(RuntimeError, match="refused"):
+        await deliver_events(db, handlers, ids)
+    # and the others were handled once and marked; the failed one was not
+    handled = {e.id: e.handled_at is not None for e in await _events(db)}
+    assert handled == {i: i != bad for i in ids}
+    # and the retry of the same batch runs only the failed one
+    ran = await deliver_events(db, handlers, ids)
+    assert ran == {i: (["picky"] if i == bad else []) for i in ids}
     # the calls of the rolled-back batch were repeated one by one; each event is claimed once
     assert calls == [*ids[:3], *ids, bad]
     async with db.read() as s:
@@ -346,17 +337,13 @@ async def test_each_event_of_a_batch_meets_its_handlers_in_registration_order(
 
     handlers.register("first", {"kind.b"}, recorder("first"))
     handlers.register("second", {"kind.a", "kind.b"}, recorder("second"))
-    try:
-        async with db.write() as s:
-            ids = [
-                await record_event(s, "kind.a", "order", 1, {}),
-                await record_event(s, "kind.b", "order", 2, {}),
-            ]
-        # when an A and a B event are delivered in one batch
-        await deliver_events(db, handlers, ids)
-    finally:
-        handlers.unregister("first")
-        handlers.unregister("second")
+    async with db.write() as s:
+        ids = [
+            await record_event(s, "kind.a", "order", 1, {}),
+            await record_event(s, "kind.b", "order", 2, {}),
+        ]
+    # when an A and a B event are delivered in one batch
+    await deliver_events(db, handlers, ids)
     # then the B event met "first" before "second", as registered
     assert [name for kind, name in calls if kind == "kind.b"] == ["first", "second"]
     assert [name for kind, name in calls if kind == "kind.a"] == ["second"]

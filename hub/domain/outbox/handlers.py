@@ -42,12 +42,9 @@ class Handlers:
         """Add (or replace) the handler called ``name``."""
         self._handlers[name] = Handler(name, frozenset(kinds), fn)
 
-    def unregister(self, name: str) -> None:
-        self._handlers.pop(name, None)
-
-    def registered(self, kind: str | None = None) -> list[Handler]:
-        """The handlers of ``kind`` (all of them when None), in the order they were registered."""
-        return [h for h in self._handlers.values() if kind is None or h.wants(kind)]
+    def registered(self) -> list[Handler]:
+        """The handlers, in the order they were registered."""
+        return list(self._handlers.values())
 
 
 async def log_event(_session: AsyncSession, event: OutboxEvent) -> None:
