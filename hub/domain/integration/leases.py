@@ -20,6 +20,7 @@ order cancelled       CANCELLED (a push no longer wanted)
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ __all__ = [
     "renew",
     "succeed_many",
 ]
+
+log = logging.getLogger("hub.domain.integration.leases")
 
 DIGEST_MAX = 20  # notifications in one digest
 EARLY = timedelta(seconds=1)  # a retry message this much early still runs
@@ -244,6 +247,7 @@ async def claim(
     until = now + lease
     job = await session.get(IntegrationJob, job_id)
     if job is None:
+        log.warning("integration job %s does not exist", job_id)
         return None
     if job.operation.startswith("cancel_"):
         await _cancel_waiting_push(session, job.payload.get("push"), now)
