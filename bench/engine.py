@@ -23,7 +23,7 @@ What it does, in order:
    and measures from the first send to the last message processed (the workers report their
    count and the time of their last message through Redis).
 3. **The hub's path**: stops those workers and starts ``--workers`` hub worker processes, each
-   running exactly what ``hub worker`` runs (:class:`jobs.runtime.JobRuntime` with its
+   running exactly what ``hub worker`` runs (:class:`jobs.runtime.JobRuntime`, built by :func:`hub.bootstrap.build_runtime`, with its
    in-process Dramatiq worker: the outbox relay, the job dispatcher and the worker with
    ``--threads`` threads), only with the benchmark's Redis namespace. This is the production
    shape without an API process (whose relay and dispatcher would be idle). After

@@ -76,9 +76,9 @@ def run_raw_worker(redis_url: str, namespace: str, threads: int) -> int:
 
 def run_hub_worker(namespace: str, threads: int) -> int:
     """What ``hub worker`` runs (jobs/worker.py: run_worker), with the benchmark's namespace."""
+    from hub.bootstrap import build_runtime
     from hub.db import Database
     from hub.settings import Settings
-    from jobs.runtime import JobRuntime
 
     settings = Settings.from_env()
     _worker_logging(settings.log_level)
@@ -86,8 +86,8 @@ def run_hub_worker(namespace: str, threads: int) -> int:
 
     async def main() -> None:
         db = Database(settings)
-        runtime = JobRuntime(
-            settings, db, in_process_worker=True, worker_threads=threads, namespace=namespace
+        runtime = build_runtime(settings).job_runtime(
+            db, in_process_worker=True, worker_threads=threads, namespace=namespace
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

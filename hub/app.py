@@ -30,6 +30,7 @@ from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.types import ExecutionContext
 
+from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
 from hub.domain.auth.services import LoginThrottle
 from hub.domain.auth.tokens import TokenService
@@ -211,10 +212,13 @@ def create_app(
     *,
     db: Database | None = None,
     run_jobs: bool = True,
+    runtime: Runtime | None = None,
 ) -> ASGIApp:
-    """Build the application. ``run_jobs`` starts the outbox relay (and, without Redis, the
-    in-process worker) with the app's lifespan."""
+    """Build the application. ``run_jobs`` starts the outbox relay and the job dispatcher (and,
+    without Redis, the in-process worker) with the app's lifespan; ``runtime`` is the
+    composition root's (:func:`hub.bootstrap.build_runtime` of ``settings`` when None)."""
     database = db or Database(settings)
+    wired = runtime or build_runtime(settings)
     state = AppState(
         settings=settings,
         db=database,
@@ -222,10 +226,7 @@ def create_app(
         throttle=LoginThrottle(),
     )
     graphql_app = HubGraphQL(build_schema(settings), state)
-    from hub.hooks import Hooks
-    from hub.integration import load_integration
-
-    hooks = Hooks(load_integration(settings), database)
+    hooks = wired.hooks(database)
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -234,9 +235,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runner = None
         if run_jobs:
-            from jobs.runtime import JobRuntime
-
-            runner = JobRuntime(settings, database)
+            runner = wired.job_runtime(database)
             await runner.start()
         try:
             yield

@@ -136,9 +136,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         )
     _logging(settings)
     _check_connectors(settings)
+    from hub.bootstrap import build_runtime
     from jobs.worker import run_worker
 
-    return run_worker(settings, threads=args.threads)
+    return run_worker(build_runtime(settings), threads=args.threads)
 
 
 def cmd_connectors(settings: Settings, args: argparse.Namespace) -> int:
@@ -177,26 +178,25 @@ def _stock_roles(settings: Settings, role: str | None) -> list[str]:
 def cmd_stock(settings: Settings, args: argparse.Namespace) -> int:
     """``hub stock pull ROLE`` and ``hub stock reconcile [ROLE]``."""
     from connectors.sdk import ConnectorError
+    from hub.bootstrap import build_runtime
     from hub.db import Database
-    from hub.integration import load_integration
-    from jobs import integration
 
     roles = _stock_roles(settings, args.role)
-    integration.configure(load_integration(settings))
+    runtime = build_runtime(settings)
 
     async def run() -> int:
         db = Database(settings)
         try:
             if args.action == "pull":
-                read, applied = await integration.pull_stock(db, roles[0])
+                read, applied = await runtime.engine.pull_stock(db, roles[0])
                 print(f"{roles[0]}: {read} stock level(s) read, {applied} applied (the rest were not newer)")
                 return 0
-            drift = await integration.reconcile(db, roles)
+            drift = await runtime.engine.reconcile(db, roles)
         except ConnectorError as e:
             print(f"hub: {type(e).__name__}: {e.message}", file=sys.stderr)
             return 1
         finally:
-            await integration.close_connectors()
+            await runtime.connectors.aclose()
             await db.dispose()
         if not drift:
             print(f"no drift: the hub's on-hand stock matches {', '.join(roles)}")

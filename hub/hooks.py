@@ -24,9 +24,8 @@ from starlette.responses import JSONResponse, Response
 from connectors.wms import InvalidCallback, UnauthenticCallback
 from hub.db import Database
 from hub.domain.base import utcnow
-from hub.domain.integration.services import record_inbound
+from hub.domain.integration.inbound import inbound_payloads, record_inbound
 from hub.integration import IntegrationConfig
-from jobs.integration import inbound_payloads
 
 __all__ = ["Hooks"]
 

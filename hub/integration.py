@@ -5,94 +5,50 @@ and never import the hub."""
 from __future__ import annotations
 
 import asyncio
-import fnmatch
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import SecretStr, ValidationError
 
 from connectors.config import ConnectorConfigError, Instance, parse_config, read_file
 from connectors.registry import installed
-from connectors.sdk import CheckResult, ConnectorError
+from connectors.sdk import CheckResult, ConnectorError, PermanentError
+from hub.domain.integration.policies import (
+    DEFAULT_POLICIES,
+    LEASE,
+    OVERDUE,
+    IntegrationRules,
+    JobPolicy,
+    NotificationRule,
+    StockSync,
+)
 from hub.settings import ConfigError, Settings
 
 __all__ = [
     "OPERATIONS",
+    "Connectors",
     "IntegrationConfig",
     "JobPolicy",
     "NotificationRule",
+    "StockSync",
     "check_connector",
     "describe",
     "load_connectors",
     "load_integration",
 ]
 
+log = logging.getLogger("hub.integration")
+
 CHECK_TIMEOUT = 30.0
 SECTIONS = ("notifications", "jobs", "stock_sync")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class JobPolicy(_Strict):
-    """How a kind of job retries: up to ``max_attempts`` runs in all, waiting ``min_backoff``
-    seconds after the first failure and doubling up to ``max_backoff`` (a peer's own
-    Retry-After is honoured, up to ``max_backoff``)."""
-
-    max_attempts: int = Field(ge=1, le=100)
-    min_backoff: float = Field(gt=0, le=3600)
-    max_backoff: float = Field(gt=0, le=86400)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> JobPolicy:
-        if self.max_backoff < self.min_backoff:
-            raise ValueError("max_backoff must not be below min_backoff")
-        return self
-
-
-# The explicit policy of each job (each is its own Dramatiq actor). Pushes of documents keep
-# trying for about four hours (an ERP down for maintenance over lunch), notifications for
-# about an hour (after that the news is stale), customers' webhooks for about a day.
-OPERATIONS: dict[str, JobPolicy] = {
-    "push_sales_order": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
-    "cancel_sales_order": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
-    "push_outbound": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
-    "cancel_outbound": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
-    "push_purchase_request": JobPolicy(max_attempts=15, min_backoff=5, max_backoff=1800),
-    "notify": JobPolicy(max_attempts=10, min_backoff=2, max_backoff=600),
-    "pull_stock": JobPolicy(max_attempts=3, min_backoff=10, max_backoff=60),
-}
-
-
-class NotificationRule(_Strict):
-    """``[[notifications]]``: which events go to which notifier roles. ``events`` are event
-    kinds or patterns (``order.*``); ``customers`` narrows a rule to some customers' orders
-    (customer codes), as a customer's own webhook subscription needs."""
-
-    events: list[str] = Field(min_length=1)
-    to: list[str] = Field(min_length=1)
-    customers: list[str] = []
-
-    def matches_kind(self, kind: str) -> bool:
-        return any(fnmatch.fnmatchcase(kind, p) for p in self.events)
-
-    def matches_customer(self, customer_code: str | None) -> bool:
-        return not self.customers or customer_code in self.customers
-
-    def matches(self, kind: str, customer_code: str | None) -> bool:
-        return self.matches_kind(kind) and self.matches_customer(customer_code)
-
-
-class StockSync(_Strict):
-    """``[stock_sync]``: the role whose stock counts are the truth for on-hand quantities
-    (pulled every ``interval`` seconds; 0 turns the pull off) and the roles a reconcile
-    compares the hub with."""
-
-    source: str | None = None
-    interval: float = Field(default=300, ge=0, le=86400)
+# Defaults, kept under their old name: the operations the connector file may tune.
+OPERATIONS = DEFAULT_POLICIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +60,53 @@ class IntegrationConfig:
     policies: dict[str, JobPolicy] = field(default_factory=lambda: dict(OPERATIONS))
     stock_sync: StockSync = StockSync()
 
-    def has(self, role: str) -> bool:
-        return role in self.instances
+    def values(self, lease: float | None = None, overdue: float | None = None) -> IntegrationRules:
+        """The rules as the domain takes them (``lease`` and ``overdue`` in seconds; None: the
+        defaults)."""
+        return IntegrationRules(
+            roles=frozenset(self.instances),
+            per_event=frozenset(
+                r for r, i in self.instances.items() if getattr(i.cls, "digest", True) is False
+            ),
+            rules=self.rules,
+            policies=dict(self.policies),
+            stock_sync=self.stock_sync,
+            lease=LEASE if lease is None else timedelta(seconds=lease),
+            overdue=OVERDUE if overdue is None else timedelta(seconds=overdue),
+        )
 
-    def policy(self, operation: str) -> JobPolicy:
-        return self.policies[operation]
+
+class Connectors:
+    """The connectors of one process, each built on first use from the connector file."""
+
+    def __init__(self, config: IntegrationConfig) -> None:
+        self.config = config
+        self._built: dict[str, Any] = {}
+
+    def get(self, role: str) -> Any:
+        """The connector serving ``role`` (built once).
+
+        Raises:
+            PermanentError: no connector is configured for ``role``.
+        """
+        if role not in self._built:
+            instance = self.config.instances.get(role)
+            if instance is None:
+                raise PermanentError(f"no connector is configured for role {role!r}")
+            self._built[role] = instance.create()
+        return self._built[role]
+
+    def put(self, role: str, connector: Any) -> None:
+        """Serve ``role`` with ``connector`` from now on (an embedding's own, a test's fake)."""
+        self._built[role] = connector
+
+    async def aclose(self) -> None:
+        built, self._built = self._built, {}
+        for c in built.values():
+            try:
+                await c.aclose()
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                log.warning("closing connector %s failed", type(c).__name__)
 
 
 def _problems(e: ValidationError) -> str:

@@ -1,4 +1,4 @@
-"""Choosing and installing the Dramatiq broker.
+"""Choosing the Dramatiq broker.
 
 Redis when ``HUB_REDIS_URL`` is set (any number of ``hub worker`` processes consume it);
 otherwise Dramatiq's in-memory StubBroker, consumed by a worker thread inside ``hub serve``.
@@ -11,25 +11,19 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 
-from hub.settings import Settings
-
-__all__ = ["install_broker"]
+__all__ = ["create_broker"]
 
 
-def install_broker(settings: Settings, *, namespace: str = "hub") -> dramatiq.Broker:
-    """Create the broker for ``settings``, make it global and declare the hub's actors on it.
-
-    ``namespace`` prefixes the Redis keys (tests use their own).
-    """
+def create_broker(redis_url: str | None, *, namespace: str = "hub") -> dramatiq.Broker:
+    """A broker on Redis at ``redis_url`` (keys prefixed with ``namespace``; tests use their
+    own), or the in-memory one without it; made the global broker. Declares no actor: the
+    composition root (:mod:`hub.bootstrap`) does."""
     broker: dramatiq.Broker
-    if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url, namespace=namespace)
+    if redis_url:
+        broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
     broker.add_middleware(AsyncIO())
     dramatiq.set_broker(broker)
-    from jobs import actors
-
-    actors.declare(broker, settings)
     return broker

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
-from sqlalchemy import Executable, Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 
 __all__ = ["Poller", "send_claimed"]
+
+T = TypeVar("T")
 
 
 class Poller:
@@ -57,31 +59,32 @@ class Poller:
 
 async def send_claimed(
     db: Database,
-    stmt: Select[Any],
-    send: Callable[[list[Any]], None],
-    mark: Callable[[list[Any]], Executable],
-) -> list[Any]:
-    """Hand the rows ``stmt`` selects to ``send`` (blocking broker I/O: run in a thread), then
-    execute ``mark(rows)``; the rows sent.
+    find: Callable[[AsyncSession, bool], Awaitable[Sequence[T]]],
+    send: Callable[[list[T]], None],
+    mark: Callable[[AsyncSession, list[T]], Awaitable[None]],
+) -> list[T]:
+    """Hand the rows ``find(session, lock)`` returns to ``send`` (blocking broker I/O: run in a
+    thread), then ``mark(session, rows)``; the rows sent.
 
     A read first, so an idle poll opens no write transaction. On SQLite (one process per file)
     the rows read are sent, then marked in a write transaction of their own: no broker I/O
-    happens under SQLite's write lock, and ``mark`` should re-check the condition that selected
-    them. On PostgreSQL a poller runs in every process: the rows are selected again ``FOR UPDATE
-    SKIP LOCKED`` and stay locked until they are marked, so each is sent by one process.
+    happens under SQLite's write lock, and ``mark`` should re-check the condition that found
+    them. On PostgreSQL a poller runs in every process: the rows are found again with ``lock``
+    (``FOR UPDATE SKIP LOCKED``) and stay locked until they are marked, so each is sent by one
+    process.
     """
     async with db.read() as session:
-        rows = list((await session.execute(stmt)).all())
+        rows = list(await find(session, False))
     if not rows:
         return []
     if db.is_sqlite:
         await asyncio.to_thread(send, rows)
         async with db.write() as session:
-            await session.execute(mark(rows))
+            await mark(session, rows)
         return rows
     async with db.write() as session:
-        rows = list((await session.execute(stmt.with_for_update(skip_locked=True))).all())
+        rows = list(await find(session, True))
         if rows:
             await asyncio.to_thread(send, rows)
-            await session.execute(mark(rows))
+            await mark(session, rows)
     return rows

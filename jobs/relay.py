@@ -16,28 +16,19 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 from hub.domain.base import utcnow
-from hub.domain.outbox.models import OutboxEvent
+from hub.domain.outbox import publishing
 from jobs.polling import Poller, send_claimed
 
 __all__ = ["OutboxRelay"]
 
 log = logging.getLogger("jobs.relay")
 
-BATCH = 200
-# The relay publishes an event at most this many times: one whose handler keeps failing (and
-# whose Dramatiq retries ran out) stays unhandled for a person to look at, not republished forever.
-MAX_PUBLISHES = 5
-
-
-_PENDING = (
-    select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(BATCH)
-)
+BATCH = publishing.BATCH
 
 
 class OutboxRelay(Poller):
@@ -59,31 +50,28 @@ class OutboxRelay(Poller):
         self.redeliver_after = redeliver_after
         self._next_redelivery = 0.0
 
-    def _publish(self, rows: list[Any]) -> None:
-        self.publish([r[0] for r in rows])
-
     async def relay_once(self) -> int:
         """Publish one batch; returns how many events were published."""
-        unpublished = OutboxEvent.published_at.is_(None)
-        sent = await send_claimed(
-            self.db, _PENDING, self._publish, lambda rows: self._mark(rows).where(unpublished)
-        )
-        return len(sent)
+
+        async def find(session: AsyncSession, lock: bool) -> list[int]:
+            return await publishing.unpublished(session, lock=lock)
+
+        return len(await send_claimed(self.db, find, self.publish, publishing.mark_published))
 
     async def redeliver_once(self) -> int:
         """Publish again events published more than ``redeliver_after`` seconds ago and still not
         handled; returns how many."""
         late = utcnow() - timedelta(seconds=self.redeliver_after)
-        lost = and_(OutboxEvent.handled_at.is_(None), OutboxEvent.published_at < late)
-        stmt = (
-            select(OutboxEvent.id)
-            .where(lost, OutboxEvent.attempts < MAX_PUBLISHES)
-            .order_by(OutboxEvent.id)
-            .limit(BATCH)
-        )
+
+        async def find(session: AsyncSession, lock: bool) -> list[int]:
+            return await publishing.lost(session, late, lock=lock)
+
+        async def mark(session: AsyncSession, ids: list[int]) -> None:
+            await publishing.mark_republished(session, ids, late)
+
         total = 0
         while True:
-            sent = await send_claimed(self.db, stmt, self._publish, lambda rows: self._mark(rows).where(lost))
+            sent = await send_claimed(self.db, find, self.publish, mark)
             total += len(sent)
             if len(sent) < BATCH:
                 break
@@ -91,14 +79,6 @@ class OutboxRelay(Poller):
             log.warning("published again %d event(s) not handled %.0f s after publishing", total,
                         self.redeliver_after)  # fmt: skip
         return total
-
-    @staticmethod
-    def _mark(rows: list[Any]) -> Any:
-        return (
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_([r[0] for r in rows]))
-            .values(published_at=utcnow(), attempts=OutboxEvent.attempts + 1)
-        )
 
     async def tick(self) -> None:
         while await self.relay_once() == BATCH:

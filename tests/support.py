@@ -14,6 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
+from hub.bootstrap import Runtime
 from hub.db import Database
 from hub.domain.auth.models import Role, User
 from hub.domain.auth.principal import Principal
@@ -51,8 +52,10 @@ class Hub:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def start(cls, settings: Settings, db: Database) -> AsyncIterator[Hub]:
-        app = create_app(settings, db=db, run_jobs=False)
+    async def start(
+        cls, settings: Settings, db: Database, runtime: Runtime | None = None
+    ) -> AsyncIterator[Hub]:
+        app = create_app(settings, db=db, run_jobs=False, runtime=runtime)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
             yield cls(settings, db, client)

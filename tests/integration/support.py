@@ -1,5 +1,6 @@
-"""Driving the integration engine in tests: a connector file per test, and a deterministic
-drain (deliver the outbox, run due jobs) where a test does not need a real broker."""
+"""Driving the integration engine in tests: a connector file per test (and the runtime the
+composition root builds from it), and a deterministic drain (deliver the outbox, run due jobs)
+where a test does not need a real broker."""
 
 from __future__ import annotations
 
@@ -14,14 +15,12 @@ from typing import Any
 import dramatiq
 from sqlalchemy import select, update
 
+from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
 from hub.domain.base import utcnow
 from hub.domain.integration.models import IntegrationJob, JobStatus
 from hub.domain.outbox.models import OutboxEvent
-from hub.integration import IntegrationConfig, load_integration
 from hub.settings import Settings
-from jobs import integration
-from jobs.actors import deliver_events
 from tests.support import Hub
 
 FAST_JOBS = """
@@ -43,17 +42,33 @@ max_backoff = 0.05
 """
 
 
+_current: dict[str, Runtime] = {}
+
+
 def use_connectors(settings: Settings, tmp_path: Path, toml: str, fast: bool = True) -> Settings:
-    """Write a connector file, configure the engine with it; the settings naming it."""
+    """Write a connector file and build the runtime of it (:func:`current`); the settings
+    naming it."""
     path = tmp_path / "hub.toml"
     path.write_text(textwrap.dedent(toml) + (FAST_JOBS if fast else ""), encoding="utf-8")
     configured = replace(settings, connectors_file=path)
-    integration.configure(load_integration(configured, environ={}))
+    _current["runtime"] = build_runtime(configured, environ={})
     return configured
 
 
+def current() -> Runtime:
+    """The runtime of the last :func:`use_connectors` (one without connectors before it)."""
+    if "runtime" not in _current:
+        _current["runtime"] = build_runtime(Settings())
+    return _current["runtime"]
+
+
 def reset() -> None:
-    integration.configure(IntegrationConfig())
+    _current.clear()
+
+
+async def deliver_events(db: Database, event_ids: list[int]) -> dict[int, list[str]]:
+    """Deliver these events to the handlers of :func:`current`."""
+    return await current().deliver_events(db, event_ids)
 
 
 async def jobs(db: Database) -> list[IntegrationJob]:
@@ -90,7 +105,7 @@ async def drain(db: Database, rounds: int = 50) -> list[str]:
             return outcomes
         for job_id in open_ids:
             try:
-                outcomes.append(await integration.run_job(db, job_id))
+                outcomes.append(await current().engine.run_job(db, job_id))
             except dramatiq.Retry:
                 outcomes.append("retry")
     raise AssertionError(f"not drained after {rounds} rounds: {outcomes[-10:]}")
@@ -98,7 +113,7 @@ async def drain(db: Database, rounds: int = 50) -> list[str]:
 
 def memory(role: str) -> Any:
     """The in-process connector of ``role`` (memory ERP/WMS, log notifier)."""
-    return integration.connector(role)
+    return current().connectors.get(role)
 
 
 @contextlib.asynccontextmanager
@@ -106,7 +121,7 @@ async def hub_with(settings: Settings, db: Database, tmp_path: Path, toml: str) 
     """The app under test with a connector file (its hooks and jobs use it)."""
     configured = use_connectors(settings, tmp_path, toml)
     try:
-        async with Hub.start(configured, db) as h:
+        async with Hub.start(configured, db, runtime=current()) as h:
             yield h
     finally:
         reset()

@@ -19,9 +19,8 @@ from hub.domain.base import utcnow
 from hub.domain.integration.models import IntegrationJob
 from hub.domain.outbox.services import record_event
 from hub.settings import Settings
-from jobs import integration
-from jobs.actors import deliver_events
-from tests.integration.support import reset, use_connectors
+from jobs.integration import JobDispatcher
+from tests.integration.support import current, deliver_events, reset, use_connectors
 
 TOML = """
 [connectors.notify.hook]
@@ -42,7 +41,6 @@ to = ["notify.chat"]
 def _reset() -> Iterator[None]:
     yield
     reset()
-    integration.ACTORS.clear()
 
 
 class Fake:
@@ -65,12 +63,15 @@ class Fake:
         return None
 
 
-class FakeActor:
+class FakeActors:
+    """Records what the engine sends again later (as the actors would, delayed)."""
+
     def __init__(self) -> None:
         self.later: list[tuple[Any, int]] = []
 
-    def send_with_options(self, *, args: Any, delay: int) -> None:
-        self.later.append((args, delay))
+    def send_later(self, operation: str, job_id: int, delay: int) -> None:
+        assert operation == "notify"
+        self.later.append(((job_id,), delay))
 
 
 async def _events(db: Database, kind: str, n: int) -> list[int]:
@@ -94,11 +95,11 @@ async def test_batch_runs_each_once(db: Database, settings: Settings, tmp_path: 
     assert all(
         j.status == "PENDING" and j.payload == {"kind": "t.ping"} and j.max_attempts == 10 for j in jobs
     )
-    out = await integration.run_jobs(db, [j.id for j in jobs])
+    out = await current().engine.run_jobs(db, [j.id for j in jobs])
     assert set(out.values()) == {"succeeded"}
-    null = integration.connector("notify.hook")
+    null = current().connectors.get("notify.hook")
     assert null.calls == 7 and list(null.titles) == [f"t.ping #{i}" for i in ids]
-    again = await integration.run_jobs(db, [j.id for j in jobs] + [999])
+    again = await current().engine.run_jobs(db, [j.id for j in jobs] + [999])
     assert set(again.values()) == {"skipped"} and null.calls == 7
     jobs = await _jobs(db)
     assert all(
@@ -116,25 +117,29 @@ async def test_batch_failures(db: Database, settings: Settings, tmp_path: Path) 
             f"#{ids[3]}": RuntimeError("bug"),
         }
     )
-    integration._state["connectors"]["notify.hook"] = fake
-    actor = FakeActor()
-    integration.ACTORS["notify"] = actor  # type: ignore[assignment]
+    current().connectors.put("notify.hook", fake)
+    actor = FakeActors()
+    current().engine.send_later = actor.send_later
     jobs = await _jobs(db)
-    out = await integration.run_jobs(db, [j.id for j in jobs])
+    out = await current().engine.run_jobs(db, [j.id for j in jobs])
     assert [out[j.id] for j in jobs] == ["succeeded", "failed", "retry", "retry", "succeeded"]
     after = {j.id: j for j in await _jobs(db)}
     s = [after[j.id] for j in jobs]
     assert [j.status for j in s] == ["SUCCEEDED", "FAILED", "RETRYING", "RETRYING", "SUCCEEDED"]
     assert "PermanentError" in (s[1].last_error or "") and s[1].finished_at is not None
-    assert s[2].next_attempt_at > utcnow() and s[2].enqueued_at is not None and s[2].lease_until is None
+    # the retry is scheduled after the failure was recorded, no sooner than the peer's Retry-After
+    # (both times are the one "now" of the recording: no wall clock involved)
+    assert s[2].next_attempt_at - s[2].updated_at >= timedelta(seconds=0.03)
+    assert s[2].enqueued_at == s[2].updated_at and s[2].lease_until is None
     assert "unexpected RuntimeError" in (s[3].last_error or "")
     assert [a for a, _ in actor.later] == [(jobs[2].id,), (jobs[3].id,)]
+    assert actor.later[0][1] >= 30  # ms: the Retry-After, honoured by the message sent again
     # the retried job alone goes through run_job (Retry raised again)
     fake.fail[f"#{ids[2]}"] = TransientError("still")
     with pytest.raises(dramatiq.Retry):
-        await integration.run_job(db, jobs[2].id)
+        await current().engine.run_job(db, jobs[2].id)
     del fake.fail[f"#{ids[2]}"]
-    assert await integration.run_job(db, jobs[2].id) == "succeeded"
+    assert await current().engine.run_job(db, jobs[2].id) == "succeeded"
     j = {x.id: x for x in await _jobs(db)}[jobs[2].id]
     assert j.attempts == 3 and j.status == "SUCCEEDED" and j.last_error is None
 
@@ -142,14 +147,15 @@ async def test_batch_failures(db: Database, settings: Settings, tmp_path: Path) 
 async def test_batch_gives_up(db: Database, settings: Settings, tmp_path: Path) -> None:
     use_connectors(settings, tmp_path, TOML + "\n[jobs.notify]\nmax_attempts = 1\n", fast=False)
     ids = await _events(db, "t.ping", 3)
-    integration._state["connectors"]["notify.hook"] = Fake({f"#{ids[0]}": TransientError("down")})
-    integration.ACTORS["notify"] = FakeActor()  # type: ignore[assignment]
+    current().connectors.put("notify.hook", Fake({f"#{ids[0]}": TransientError("down")}))
+    actor = FakeActors()
+    current().engine.send_later = actor.send_later
     jobs = await _jobs(db)
-    out = await integration.run_jobs(db, [j.id for j in jobs])
+    out = await current().engine.run_jobs(db, [j.id for j in jobs])
     assert [out[j.id] for j in jobs] == ["failed", "succeeded", "succeeded"]
     j0 = (await _jobs(db))[0]
     assert j0.status == "FAILED" and "gave up after 1 attempts" in (j0.last_error or "")
-    assert integration.ACTORS["notify"].later == []  # type: ignore[attr-defined]
+    assert actor.later == []
 
 
 async def test_batch_skips_held_and_missing_events(db: Database, settings: Settings, tmp_path: Path) -> None:
@@ -173,8 +179,8 @@ async def test_batch_skips_held_and_missing_events(db: Database, settings: Setti
             update(IntegrationJob).where(IntegrationJob.id == jobs[2].id).values(entity_id=10_000)
         )
     fake = Fake()
-    integration._state["connectors"]["notify.hook"] = fake
-    out = await integration.run_jobs(db, [j.id for j in jobs])
+    current().connectors.put("notify.hook", fake)
+    out = await current().engine.run_jobs(db, [j.id for j in jobs])
     assert [out[j.id] for j in jobs] == ["skipped", "succeeded", "succeeded", "succeeded"]
     assert len(fake.sent) == 2
     after = await _jobs(db)
@@ -187,9 +193,9 @@ async def test_batch_renews_lease_and_drops_lost(
     use_connectors(settings, tmp_path, TOML)
     await _events(db, "t.ping", 4)
     jobs = await _jobs(db)
-    monkeypatch.setattr(integration, "RENEW_AFTER", 0.05)
+    monkeypatch.setattr(current().engine, "renew_after", 0.05)
     fake = Fake(delay=0.1)
-    integration._state["connectors"]["notify.hook"] = fake
+    current().connectors.put("notify.hook", fake)
     seen: list[Any] = []
     orig = fake.send
 
@@ -213,7 +219,7 @@ async def test_batch_renews_lease_and_drops_lost(
         await orig(message)
 
     fake.send = send  # type: ignore[method-assign]
-    out = await integration.run_jobs(db, [j.id for j in jobs])
+    out = await current().engine.run_jobs(db, [j.id for j in jobs])
     assert [out[j.id] for j in jobs] == ["succeeded", "succeeded", "succeeded", "skipped"]
     assert len(fake.sent) == 3
     # the lease of the jobs still to run moved forward, and job 0 was recorded early
@@ -227,9 +233,9 @@ async def test_single_id_is_run_job(db: Database, settings: Settings, tmp_path: 
     use_connectors(settings, tmp_path, TOML)
     await _events(db, "t.ping", 1)
     [job] = await _jobs(db)
-    integration._state["connectors"]["notify.hook"] = Fake({"": TransientError("x")})
+    current().connectors.put("notify.hook", Fake({"": TransientError("x")}))
     with pytest.raises(dramatiq.Retry):
-        await integration.run_jobs(db, [job.id])
+        await current().engine.run_jobs(db, [job.id])
 
 
 async def test_dispatcher_batches_only_per_event_notifiers(
@@ -240,7 +246,7 @@ async def test_dispatcher_batches_only_per_event_notifiers(
     await _events(db, "c.ping", 2)
     jobs = await _jobs(db)
     sent: list[tuple[str, Any]] = []
-    d = integration.JobDispatcher(db, lambda op, arg: sent.append((op, arg)))
+    d = JobDispatcher(db, lambda op, arg: sent.append((op, arg)), current().rules)
     assert await d.dispatch_once() == 12
     hook = [j.id for j in jobs if j.role == "notify.hook"]
     chat = [j.id for j in jobs if j.role == "notify.chat"]
@@ -273,8 +279,8 @@ async def test_two_dispatchers_send_each_job_once(
 
     db2 = Database(settings)
     try:
-        a = integration.JobDispatcher(db, slow)
-        b = integration.JobDispatcher(db2, slow)
+        a = JobDispatcher(db, slow, current().rules)
+        b = JobDispatcher(db2, slow, current().rules)
         n = await asyncio.gather(a.dispatch_once(), b.dispatch_once())
     finally:
         await db2.dispose()

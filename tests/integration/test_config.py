@@ -43,7 +43,7 @@ interval = 0
     [rule] = cfg.rules  # type: ignore[attr-defined]
     assert rule.matches("order.approved", "ACME") and not rule.matches("order.approved", "BETA")
     assert not rule.matches("inbound.shipment", "ACME")
-    policy = cfg.policy("notify")  # type: ignore[attr-defined]
+    policy = cfg.policies["notify"]  # type: ignore[attr-defined]
     assert (policy.max_attempts, policy.min_backoff) == (3, OPERATIONS["notify"].min_backoff)
     assert cfg.stock_sync.source == "erp" and cfg.stock_sync.interval == 0  # type: ignore[attr-defined]
 

@@ -38,13 +38,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hub.bootstrap import build_runtime
 from hub.db import Database
 from hub.domain.integration.models import Binding, IntegrationJob, JobStatus
 from hub.domain.outbox.models import OutboxEvent
-from hub.integration import load_integration
 from hub.settings import Settings
-from jobs import integration
-from jobs.actors import deliver_event
 from jobs.runtime import JobRuntime
 from tests.fakes.kingdee import FakeKingdee
 from tests.integration.redis_server import RedisServer, private_redis
@@ -242,7 +240,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[[Settings], Worker]]:
 async def job_runtime(settings: Settings, db: Database, **kwargs: Any) -> AsyncIterator[JobRuntime]:
     """The hub's job runtime: with Redis (``hub serve`` beside ``hub worker``) the outbox relay
     and the job dispatcher; without, the embedded in-memory broker and worker too."""
-    runtime = JobRuntime(settings, db, **kwargs)
+    runtime = build_runtime(settings).job_runtime(db, **kwargs)
     await runtime.start()
     try:
         yield runtime
@@ -641,9 +639,10 @@ async def test_a_cancellation_handled_before_its_approval_still_keeps_the_order_
     await cancel(hub, order_id)
     async with hub.db.read() as s:
         events = {e.kind: e.id for e in await s.scalars(select(OutboxEvent))}
-    integration.configure(load_integration(shaped))
-    assert "integration" in await deliver_event(hub.db, events["order.cancelled"])
-    assert "integration" in await deliver_event(hub.db, events["order.approved"])
+    wired = build_runtime(shaped)
+    cancelled, approved = events["order.cancelled"], events["order.approved"]
+    assert "integration" in (await wired.deliver_events(hub.db, [cancelled]))[cancelled]
+    assert "integration" in (await wired.deliver_events(hub.db, [approved]))[approved]
     # when the jobs run
     async with job_runtime(shaped, hub.db):
         found = await wait_jobs(hub.db, "every job settled", settled)

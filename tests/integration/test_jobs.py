@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from hub.domain.integration.leases import LeaseLost
 from hub.domain.integration.models import Binding
 from hub.settings import Settings
 from tests.integration.support import drain, jobs, memory, reset, use_connectors
@@ -77,7 +78,7 @@ async def test_a_push_whose_worker_died_is_not_made_after_the_order_was_cancelle
     from hub.domain.base import utcnow
     from hub.domain.integration.models import IntegrationJob
     from hub.domain.outbox.models import OutboxEvent
-    from jobs.actors import deliver_events
+    from tests.integration.support import deliver_events
 
     use_connectors(settings, tmp_path, BASIC)
     await hub.standard()
@@ -109,7 +110,7 @@ async def test_a_failed_digest_fails_no_notification_before_its_own_attempts_are
     from sqlalchemy import update
 
     from hub.domain.integration.models import IntegrationJob
-    from jobs import integration
+    from tests.integration.support import current
 
     use_connectors(
         settings, tmp_path, BASIC.replace('connector = "log"', 'connector = "log"\nlevel = "INFO"')
@@ -134,7 +135,7 @@ async def test_a_failed_digest_fails_no_notification_before_its_own_attempts_are
 
     log.send = broken
     with pytest.raises((dramatiq.Retry,)):
-        await integration.run_job(hub.db, notify[1].id)
+        await current().engine.run_job(hub.db, notify[1].id)
     # the digested one went back with its own attempt count; when it is due again it runs alone
     from datetime import timedelta
 
@@ -143,7 +144,7 @@ async def test_a_failed_digest_fails_no_notification_before_its_own_attempts_are
     async with hub.db.write() as s:
         await s.execute(update(IntegrationJob).where(IntegrationJob.id == notify[0].id)
                         .values(next_attempt_at=utcnow() - timedelta(seconds=1)))  # fmt: skip
-    outcome = await integration.run_job(hub.db, notify[0].id)
+    outcome = await current().engine.run_job(hub.db, notify[0].id)
     after = {j.id: (j.status, j.attempts) for j in await jobs(hub.db) if j.operation == "notify"}
     # then only the one whose attempts are used up is FAILED; the other waits with its own count
     assert outcome == "failed"
@@ -160,19 +161,19 @@ async def test_a_run_whose_lease_was_taken_over_records_nothing(
 
     from hub.domain.base import utcnow
     from hub.domain.integration.models import IntegrationJob
-    from jobs import integration
+    from tests.integration.support import current
 
     use_connectors(settings, tmp_path, BASIC)
     await hub.standard()
     await _approved(hub)
     from hub.domain.outbox.models import OutboxEvent
-    from jobs.actors import deliver_events
+    from tests.integration.support import deliver_events
 
     async with hub.db.read() as s:
         await deliver_events(hub.db, list(await s.scalars(select(OutboxEvent.id))))
     [push] = [j for j in await jobs(hub.db) if j.operation == "push_sales_order"]
     # given a run that claimed the push, and another worker that took it over after its lease
-    claimed = await integration._claim(hub.db, push.id, utcnow())
+    claimed = await current().engine.claim(hub.db, push.id, utcnow())
     assert claimed is not None
     other_lease = utcnow() + timedelta(minutes=5)
     async with hub.db.write() as s:
@@ -180,8 +181,8 @@ async def test_a_run_whose_lease_was_taken_over_records_nothing(
             update(IntegrationJob).where(IntegrationJob.id == push.id).values(lease_until=other_lease)
         )
     # when the first run finishes, then it records nothing: the job belongs to the other run
-    with pytest.raises(integration._Lost):
-        await integration._run_claimed(hub.db, claimed)
+    with pytest.raises(LeaseLost):
+        await current().engine.run_claimed(hub.db, claimed)
     [after] = [j for j in await jobs(hub.db) if j.id == push.id]
     assert (after.status, after.lease_until) == ("RUNNING", other_lease)
 
@@ -195,7 +196,7 @@ async def test_a_cancel_waiting_for_a_running_push_does_not_use_up_its_retries(
 
     from hub.domain.base import utcnow
     from hub.domain.integration.models import IntegrationJob
-    from jobs import integration
+    from tests.integration.support import current
 
     use_connectors(settings, tmp_path, BASIC)
     await hub.standard()
@@ -207,13 +208,13 @@ async def test_a_cancel_waiting_for_a_running_push_does_not_use_up_its_retries(
     assert (await hub.data(CANCEL, {"id": order}, as_="manager"))["orderCancel"]["errors"] == []
     async with hub.db.read() as s:
         from hub.domain.outbox.models import OutboxEvent
-        from jobs.actors import deliver_events
+        from tests.integration.support import deliver_events
 
         await deliver_events(
             hub.db, list(await s.scalars(select(OutboxEvent.id).where(OutboxEvent.handled_at.is_(None))))
         )
     [cancel] = [j for j in await jobs(hub.db) if j.operation == "cancel_sales_order"]
     # a cancel run waits: no dramatiq.Retry (which would count against the actor's retries)
-    assert await integration.run_job(hub.db, cancel.id) == "waiting"
+    assert await current().engine.run_job(hub.db, cancel.id) == "waiting"
     [after] = [j for j in await jobs(hub.db) if j.id == cancel.id]
     assert (after.status, after.attempts) == ("PENDING", 0)

@@ -12,8 +12,7 @@ from sqlalchemy import update
 from hub.db import Database
 from hub.domain.integration.models import IntegrationJob
 from hub.settings import Settings
-from jobs import integration
-from tests.integration.support import drain, hub_with, jobs
+from tests.integration.support import current, drain, hub_with, jobs
 from tests.schema.test_permissions import approve, place_order
 from tests.support import Hub, count_statements
 
@@ -120,7 +119,7 @@ async def test_a_retried_job_runs_again_once_the_cause_is_fixed(
     await drain(hub.db)
     sync = (await hub.data(SYNC, {"id": order}, as_="admin"))["order"]["erpSync"]
     assert sync == {"status": "SUCCEEDED", "externalId": "1", "attempts": 1, "lastError": None}
-    assert list(integration.connector("erp").sales) == ["SO00000001"]
+    assert list(current().connectors.get("erp").sales) == ["SO00000001"]
 
 
 async def test_jobs_page_newest_first_with_cursors(hub: Hub) -> None:
@@ -212,7 +211,7 @@ async def test_notification_rules_narrowed_to_a_customer(hub: Hub) -> None:
     await place_order(hub, as_="beta", sku="SKU-B", quantity=1)
     await approve(hub, acme)
     await drain(hub.db)
-    sent = integration.connector("notify.sales").sent
+    sent = current().connectors.get("notify.sales").sent
     # ACME's placed and approved, digested or not; nothing about BETA's order (SO00000002)
     text = " ".join(f"{m.title} {m.markdown}" for m in sent)
     assert "SO00000001" in text and "SO00000002" not in text
@@ -227,7 +226,7 @@ async def test_many_notifications_for_one_chat_become_a_digest(hub: Hub) -> None
     async with hub.db.write() as s:
         await s.execute(update(IntegrationJob).values(enqueued_at=None))
     await drain(hub.db)
-    sent = integration.connector("notify.sales").sent
+    sent = current().connectors.get("notify.sales").sent
     assert [m.title for m in sent] == ["3 updates"]
     assert all(f"SO0000000{n}" in sent[0].markdown for n in (1, 2, 3))
     assert {j.status for j in await jobs(hub.db)} == {"SUCCEEDED"}

@@ -11,9 +11,9 @@ import pytest
 
 from hub.db import Database
 from hub.settings import Settings
-from jobs import integration
+from jobs.integration import JobDispatcher
 from tests.fakes.qimen import FakeQimen
-from tests.integration.support import hub_with
+from tests.integration.support import current, hub_with
 from tests.support import Hub
 
 APP_KEY, SECRET, CUSTOMER = "23456789", "qimen-stock-secret", "HUB01"
@@ -46,14 +46,14 @@ async def hub(settings: Settings, db: Database, tmp_path: Path, wms: FakeQimen) 
 
 async def test_a_pull_applies_the_wms_levels(hub: Hub, wms: FakeQimen) -> None:
     wms.stock = {("SKU-A", "W1"): 8, ("SKU-B", "W1"): 100, ("SKU-UNKNOWN", "W1"): 4}
-    read, applied = await integration.pull_stock(hub.db, "wms")
+    read, applied = await current().engine.pull_stock(hub.db, "wms")
     assert (read, applied) == (3, 2)  # the unknown SKU is not applied
     assert await hub.stock("SKU-A") == [("W1", 8, 0), ("W2", 5, 0)]
 
 
 async def test_reconcile_reports_drift_per_sku_and_warehouse(hub: Hub, wms: FakeQimen) -> None:
     wms.stock = {("SKU-A", "W1"): 10, ("SKU-A", "W2"): 4, ("SKU-B", "W1"): 100, ("SKU-D", "W1"): 9}
-    drift = await integration.reconcile(hub.db, ["wms"])
+    drift = await current().engine.reconcile(hub.db, ["wms"])
     assert [(d.sku, d.warehouse, d.hub, d.peer) for d in drift] == [
         ("SKU-A", "W2", 5, 4),
         ("SKU-C", "W2", 2, None),
@@ -63,7 +63,7 @@ async def test_reconcile_reports_drift_per_sku_and_warehouse(hub: Hub, wms: Fake
 
 async def test_the_dispatcher_asks_for_a_pull_at_the_interval(hub: Hub) -> None:
     sent: list[tuple[str, object]] = []
-    dispatcher = integration.JobDispatcher(hub.db, lambda op, arg: sent.append((op, arg)))
+    dispatcher = JobDispatcher(hub.db, lambda op, arg: sent.append((op, arg)), current().rules)
     assert dispatcher._pull_due() == "wms"
     assert dispatcher._pull_due() is None  # not again within the interval
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.base import utcnow
@@ -13,7 +13,8 @@ from hub.domain.outbox.models import OutboxEvent
 __all__ = ["record_event"]
 
 
-_INSERT = insert(OutboxEvent.__table__).returning(OutboxEvent.__table__.c.id)
+_outbox = cast(Table, OutboxEvent.__table__)
+_INSERT = insert(_outbox).returning(_outbox.c.id)
 
 
 async def record_event(
