@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.dialects import postgresql
@@ -28,23 +27,12 @@ from hub.domain.inventory.models import Stock
 __all__ = [
     "Allocation",
     "Shortage",
-    "StockRow",
     "allocate",
     "allocation_ctes_pg",
     "available",
     "available_sql",
     "available_total_sql",
 ]
-
-
-class StockRow(NamedTuple):
-    """One stock row as the allocation reads it, in the global lock order (product, warehouse
-    priority, warehouse id)."""
-
-    stock_id: int
-    product_id: int
-    on_hand: int
-    reserved: int
 
 
 @dataclass(frozen=True, slots=True)

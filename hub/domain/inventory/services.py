@@ -25,7 +25,7 @@ from hub.domain.catalog.models import Product
 from hub.domain.errors import DomainError
 from hub.domain.fastsql import Statement
 from hub.domain.inventory.models import Reservation, Stock, Warehouse
-from hub.domain.inventory.rules import Allocation, Shortage, allocate
+from hub.domain.inventory.rules import Shortage, allocate
 from hub.domain.validation import check_code, check_text
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "StockView",
     "create_warehouse",
     "list_warehouses",
-    "plan_reservation",
     "release_order",
     "reserve",
     "set_stock",
@@ -135,15 +134,6 @@ _ADD_RESERVED = (
 )
 
 
-async def plan_reservation(
-    session: AsyncSession, demand: Mapping[int, int]
-) -> tuple[list[Allocation], list[Shortage]]:
-    """Lock the stock rows of ``demand``'s products (held until the transaction ends) and
-    allocate them (:func:`hub.domain.inventory.rules.allocate`). The caller writes the
-    allocations (:func:`reserve` does)."""
-    return allocate(await _lock_stock(session, sorted(demand)), demand)
-
-
 async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int]) -> list[Shortage]:
     """Reserve ``demand`` (product id → quantity) for an order, all or nothing.
 
@@ -152,7 +142,8 @@ async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int
     shortages, one per product that cannot be covered; when there are any, nothing has been
     changed.
     """
-    allocations, shortages = await plan_reservation(session, demand)
+    # the rows stay locked until the transaction ends
+    allocations, shortages = allocate(await _lock_stock(session, sorted(demand)), demand)
     if shortages:
         return shortages
     now = utcnow()
