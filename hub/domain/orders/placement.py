@@ -84,6 +84,7 @@ async def _customer(session: AsyncSession, customer_id: int) -> Customer | None:
 
 
 async def _order_customer(session: AsyncSession, actor: Principal, customer_id: int | None) -> Customer:
+    """The customer the order is for (the caller checked a staff member's role)."""
     if actor.is_staff:
         if customer_id is None:
             raise DomainError.invalid("Staff must name the customer to order for", "customerId")
