@@ -20,7 +20,8 @@ from hub.domain.catalog.models import Category, Product
 from hub.domain.customers.models import Customer, CustomerGroup
 from hub.domain.errors import DomainError
 from hub.domain.inventory.models import Stock, Warehouse
-from hub.domain.orders.services import approve_order, cancel_order, create_order
+from hub.domain.orders.decisions import approve_order, cancel_order
+from hub.domain.orders.placement import create_order
 from hub.domain.pricing.quotes import LineInput
 from hub.settings import Settings
 

@@ -17,7 +17,7 @@ What the PostgreSQL path does not do, unlike ``session.execute``: it does not au
 ORM changes (use it before adding objects, or flush first), it skips column types' bind
 processors (``UTCDateTime`` does not refuse a naive datetime there; JSON is not serialised), and
 errors arrive as asyncpg exceptions, not SQLAlchemy's ``IntegrityError``/``DBAPIError`` (match
-on ``sqlstate`` instead, as ``orders.services._place_pg`` does). Expanding ``IN`` parameters do
+on ``sqlstate`` instead, as ``orders.placement._place_pg`` does). Expanding ``IN`` parameters do
 not compile for it: give a ``pg=`` form with ``= ANY(array)``.
 """
 

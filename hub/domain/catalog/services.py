@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -22,7 +22,7 @@ from hub.domain.auth.principal import Principal
 from hub.domain.catalog.models import Category, Product
 from hub.domain.errors import DomainError
 from hub.domain.fastsql import Statement
-from hub.domain.inventory.models import Stock
+from hub.domain.inventory.rules import available_total_sql
 from hub.domain.money import parse_amount
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
 from hub.domain.pricing.services import PriceBook, load_price_book
@@ -76,18 +76,6 @@ class CatalogPage:
 # result machinery (~0.1 ms of a catalog page).
 _P = Product.__table__.c
 _C = Category.__table__.c
-_S = Stock.__table__.c
-
-
-def available_expr() -> object:
-    """Σ over warehouses of max(on_hand − reserved, 0) for the outer ``Product`` row."""
-    per_row = case((_S.on_hand > _S.reserved, _S.on_hand - _S.reserved), else_=0)
-    return (
-        select(func.coalesce(func.sum(per_row), 0))
-        .where(_S.product_id == _P.id)
-        .correlate(Product.__table__)
-        .scalar_subquery()
-    )
 
 
 def _product_select() -> Select[tuple[object, ...]]:
@@ -101,7 +89,7 @@ def _product_select() -> Select[tuple[object, ...]]:
         _P.base_price,
         _P.cost_price,
         _P.active,
-        available_expr(),  # type: ignore[arg-type]
+        available_total_sql(_P.id),  # the rule of hub.domain.inventory.rules
     ).select_from(Product.__table__.outerjoin(Category.__table__, _C.id == _P.category_id))
 
 

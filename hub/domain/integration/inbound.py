@@ -28,6 +28,7 @@ from hub.domain.catalog.models import Product
 from hub.domain.integration.models import InboundEvent, StockMark
 from hub.domain.inventory.models import Stock, Warehouse
 from hub.domain.inventory.services import consume_order
+from hub.domain.orders import events as order_events
 from hub.domain.orders.lifecycle import OrderAction, transition
 from hub.domain.orders.models import Order, OrderEvent, OrderStatus, TimelineKind
 from hub.domain.orders.numbers import parse_order_reference
@@ -138,7 +139,7 @@ async def record_inbound(
         session.add(InboundEvent(role=role, event_id=event_id, kind=kind, received_at=utcnow()))
         await session.flush()  # the unique constraint settles a race with a concurrent delivery
         recorded.append(
-            await record_event(session, f"inbound.{kind}", "inbound", 0, {"role": role, **payload})
+            await record_event(session, EventKind(f"inbound.{kind}"), "inbound", 0, {"role": role, **payload})
         )
     return recorded
 
@@ -182,8 +183,7 @@ async def apply_shipment(
     session.add(OrderEvent(order_id=order.id, at=shipped_at, kind=TimelineKind.SHIPPED.value,
                            message=f"Shipped {units} unit(s){via}{tracking_text}", actor=source))  # fmt: skip
     if first:
-        await record_event(session, EventKind.ORDER_SHIPPED, "order", order.id,
-                           {"orderId": order.id, "carrier": carrier, "trackingNumber": tracking})  # fmt: skip
+        await order_events.record(session, order_events.shipped(order.id, carrier, tracking))
     await session.flush()
     return True
 

@@ -21,8 +21,9 @@ class Warehouse(Base):
 class Stock(Base):
     """On hand and reserved quantity of one product in one warehouse.
 
-    Available is ``max(on_hand - reserved, 0)``. On hand may fall below reserved (a count or a
-    WMS report is the truth); that is a shortage, never refused.
+    Available is ``max(on_hand - reserved, 0)`` (:func:`hub.domain.inventory.rules.available`).
+    On hand may fall below reserved (a count or a WMS report is the truth); that is a shortage,
+    never refused.
     """
 
     __tablename__ = "stock"

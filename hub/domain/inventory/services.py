@@ -25,17 +25,14 @@ from hub.domain.catalog.models import Product
 from hub.domain.errors import DomainError
 from hub.domain.fastsql import Statement
 from hub.domain.inventory.models import Reservation, Stock, Warehouse
+from hub.domain.inventory.rules import Shortage, allocate
 from hub.domain.validation import check_code, check_text
 
 __all__ = [
     "consume_order",
-    "Allocation",
-    "allocate",
-    "Shortage",
     "StockView",
     "create_warehouse",
     "list_warehouses",
-    "plan_reservation",
     "release_order",
     "reserve",
     "set_stock",
@@ -50,22 +47,6 @@ class StockView:
     warehouse_code: str
     on_hand: int
     reserved: int
-
-
-@dataclass(frozen=True, slots=True)
-class Allocation:
-    """``quantity`` units of a product taken from one stock row."""
-
-    stock_id: int
-    product_id: int
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class Shortage:
-    product_id: int
-    requested: int
-    available: int
 
 
 async def list_warehouses(session: AsyncSession, actor: Principal) -> list[Warehouse]:
@@ -159,52 +140,16 @@ _ADD_RESERVED = (
 )
 
 
-def allocate(
-    rows: Sequence[tuple[int, int, int, int]], demand: Mapping[int, int]
-) -> tuple[list[Allocation], list[Shortage]]:
-    """Cover ``demand`` (product id → quantity) from locked stock rows (as :func:`_lock_stock`
-    returns them): warehouses by priority, a product split across them if need be, none taken
-    below zero available. Returns the allocations, or the shortages (one per product that
-    cannot be covered) and no allocations."""
-    by_product: dict[int, list[tuple[int, int, int, int]]] = {}
-    for row in rows:
-        by_product.setdefault(row[1], []).append(row)
-    allocations: list[Allocation] = []
-    shortages: list[Shortage] = []
-    for pid in sorted(demand):
-        remaining = demand[pid]
-        available_total = 0
-        taken: list[Allocation] = []
-        for sid, _pid, on_hand, reserved in by_product.get(pid, []):
-            available = max(on_hand - reserved, 0)
-            available_total += available
-            if remaining and available:
-                q = min(available, remaining)
-                taken.append(Allocation(sid, pid, q))
-                remaining -= q
-        if remaining:
-            shortages.append(Shortage(pid, demand[pid], available_total))
-        else:
-            allocations.extend(taken)
-    return ([], shortages) if shortages else (allocations, [])
-
-
-async def plan_reservation(
-    session: AsyncSession, demand: Mapping[int, int]
-) -> tuple[list[Allocation], list[Shortage]]:
-    """Lock the stock rows of ``demand``'s products (held until the transaction ends) and
-    :func:`allocate` them. The caller writes the allocations (:func:`reserve` does)."""
-    return allocate(await _lock_stock(session, sorted(demand)), demand)
-
-
 async def reserve(session: AsyncSession, order_id: int, demand: Mapping[int, int]) -> list[Shortage]:
     """Reserve ``demand`` (product id → quantity) for an order, all or nothing.
 
-    Warehouses are tried by priority; one product may be split across warehouses. A
-    warehouse is never taken below zero available. Returns the shortages, one per product
-    that cannot be covered; when there are any, nothing has been changed.
+    Allocated by :func:`hub.domain.inventory.rules.allocate`: warehouses by priority, one
+    product split across them if need be, none taken below zero available. Returns the
+    shortages, one per product that cannot be covered; when there are any, nothing has been
+    changed.
     """
-    allocations, shortages = await plan_reservation(session, demand)
+    # the rows stay locked until the transaction ends
+    allocations, shortages = allocate(await _lock_stock(session, sorted(demand)), demand)
     if shortages:
         return shortages
     now = utcnow()

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hub.domain.orders.models import OrderStatus
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["OrderAction", "TRANSITIONS", "Transition", "transition"]
+from hub.domain.base import utcnow
+from hub.domain.orders.models import Order, OrderStatus
+
+__all__ = ["OrderAction", "TRANSITIONS", "Transition", "move", "transition"]
 
 
 class OrderAction(StrEnum):
@@ -45,3 +49,22 @@ TRANSITIONS: dict[OrderAction, Transition] = {
 def transition(action: OrderAction) -> Transition:
     """The states ``action`` may start from and the state it leads to."""
     return TRANSITIONS[action]
+
+
+async def move(
+    session: AsyncSession, order_id: int, action: OrderAction, *, customer_id: int | None = None
+) -> bool:
+    """Take ``action`` on the order: move it from one of the action's source states to its
+    target, atomically (a conditional UPDATE: of racing requests exactly one wins). With
+    ``customer_id``, only an order of that customer moves. False when nothing moved (no such
+    order, another customer's, or one in a state the action does not start from)."""
+    step = TRANSITIONS[action]
+    stmt = (
+        update(Order)
+        .where(Order.id == order_id, Order.status.in_(sorted(s.value for s in step.sources)))
+        .values(status=step.target.value, updated_at=utcnow())
+        .returning(Order.id)
+    )
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    return (await session.execute(stmt)).first() is not None

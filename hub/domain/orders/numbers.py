@@ -16,7 +16,7 @@ __all__ = ["MAX_ORDER_ID", "OrderReference", "format_order_number", "parse_order
 PREFIX = "SO"
 WIDTH = 8
 MAX_ORDER_ID = 2**31 - 1  # orders.id is a 32-bit integer
-_REFERENCE = re.compile(rf"{PREFIX}(\d{{{WIDTH},}})(?:-([A-Za-z0-9_.-]+))?")
+_REFERENCE = re.compile(rf"{PREFIX}([0-9]{{{WIDTH},}})(?:-([A-Za-z0-9_.-]+))?")  # ASCII digits only
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,10 @@ def parse_order_reference(text: str) -> OrderReference | None:
     match = _REFERENCE.fullmatch(text)
     if match is None:
         return None
-    order_id = int(match.group(1))
+    digits = match.group(1).lstrip("0")
+    if len(digits) > len(str(MAX_ORDER_ID)):  # also spares int() a huge string
+        return None
+    order_id = int(digits or "0")
     if not 0 < order_id <= MAX_ORDER_ID:
         return None
     return OrderReference(order_id, match.group(2))

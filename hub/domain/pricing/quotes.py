@@ -11,7 +11,9 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.domain.auth.principal import Principal
 from hub.domain.catalog.models import Product
+from hub.domain.customers.models import Customer
 from hub.domain.errors import ErrorCode, Problem
 from hub.domain.fastsql import Statement
 from hub.domain.money import MAX_AMOUNT, round_money
@@ -25,6 +27,7 @@ __all__ = [
     "PricedLines",
     "check_lines",
     "price_lines",
+    "quote_order",
 ]
 
 MAX_LINES = 500
@@ -148,3 +151,22 @@ async def price_lines(
 def _field_order(name: str | None) -> tuple[int, str]:
     parts = (name or "").split(".")
     return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1, name or "")
+
+
+async def quote_order(
+    session: AsyncSession,
+    actor: Principal,
+    lines: Sequence[LineInput],
+    customer_id: int | None = None,
+) -> PricedLines:
+    """What placing ``lines`` as an order would charge now; problems are returned, not raised.
+    Staff may name a customer to quote for; customer users always get their own prices."""
+    if actor.is_staff:
+        if customer_id is not None and await session.get(Customer, customer_id) is None:
+            return PricedLines(problems=[Problem(ErrorCode.NOT_FOUND, "Customer not found", "customerId")])
+        target = customer_id
+    else:
+        if customer_id is not None and customer_id != actor.customer_id:
+            return PricedLines(problems=[Problem(ErrorCode.NOT_FOUND, "Customer not found", "customerId")])
+        target = actor.customer_id
+    return await price_lines(session, target, lines)

@@ -4,9 +4,8 @@ import strawberry
 
 from hub.domain.catalog.services import get_product, list_categories, list_products
 from hub.domain.errors import DomainError
-from hub.domain.orders.services import quote_order
 from hub.domain.pagination import encode_cursor
-from hub.domain.pricing.quotes import LineInput
+from hub.domain.pricing.quotes import LineInput, quote_order
 from hub.schema.catalog.types import (
     Category,
     PriceRule,

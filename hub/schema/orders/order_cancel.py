@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from hub.domain.orders.services import cancel_order
+from hub.domain.orders.decisions import cancel_order
 from hub.schema.common import AppInfo
 from hub.schema.orders.decide import run_order_change
 from hub.schema.orders.payloads import OrderPayload

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from hub.domain.errors import DomainError
-from hub.domain.orders.services import IdempotencyRace, create_order
+from hub.domain.orders.placement import IdempotencyRace, create_order
 from hub.domain.pricing.quotes import LineInput
 from hub.schema.common import AppInfo, decode_id, errors_of
 from hub.schema.orders.inputs import OrderLineInput

@@ -4,7 +4,7 @@ import strawberry
 
 from hub.domain.errors import DomainError
 from hub.domain.orders.models import OrderStatus as DomainOrderStatus
-from hub.domain.orders.services import count_orders, get_order, list_orders
+from hub.domain.orders.queries import count_orders, get_order, list_orders
 from hub.domain.pagination import encode_cursor
 from hub.schema.common import AppInfo, PageInfo, decode_id, query_error, wants
 from hub.schema.orders.types import Order, OrderConnection, OrderEdge, OrderStatus

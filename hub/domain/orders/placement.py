@@ -1,8 +1,10 @@
-"""Placing orders and moving them through their lifecycle.
+"""Placing an order: validation, idempotency, pricing, the all-or-nothing reservation of its stock,
+and the rows it writes, in the caller's transaction.
 
-Every function takes a session whose transaction the caller owns (``Database.write()``), and
-raises :class:`~hub.domain.errors.DomainError` before anything is committed when the request
-cannot be carried out.
+SQLite takes a Core statement per table and :func:`hub.domain.inventory.services.reserve`;
+PostgreSQL one statement (``_PLACE_PG``) whose allocation is generated from the same rule
+(:mod:`hub.domain.inventory.rules`) and whose outbox payload is the Python builder's
+(:func:`hub.domain.orders.events.placed`).
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.domain.auth.models import Role
+from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
 from hub.domain.base import utcnow
 from hub.domain.customers.models import Customer
 from hub.domain.errors import DomainError, ErrorCode, Problem
 from hub.domain.fastsql import Statement, driver, is_postgresql
-from hub.domain.inventory.services import Shortage, release_order, reserve
+from hub.domain.inventory.rules import Shortage, allocation_ctes_pg
+from hub.domain.inventory.services import reserve
+from hub.domain.orders import events
 from hub.domain.orders.models import (
     ApprovalStep,
     IdempotencyRecord,
@@ -36,27 +40,15 @@ from hub.domain.orders.models import (
     StepStatus,
     TimelineKind,
 )
-from hub.domain.outbox.services import record_event
-from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
+from hub.domain.orders.queries import get_order
+from hub.domain.outbox.kinds import EventKind
 from hub.domain.pricing.quotes import LineInput, PricedLines, check_lines, price_lines
 
-__all__ = [
-    "IdempotencyRace",
-    "LineInput",
-    "approve_order",
-    "cancel_order",
-    "create_order",
-    "get_order",
-    "list_orders",
-    "reject_order",
-]
+__all__ = ["APPROVAL_HOURS", "IdempotencyRace", "MAX_KEY", "MAX_NOTE", "create_order"]
 
 MAX_NOTE = 2000
 MAX_KEY = 200
 APPROVAL_HOURS = 24
-ORDER_FOR_CUSTOMER_ROLES = (Role.SALES, Role.SALES_MANAGER, Role.DIRECTOR)
-DECIDE_ROLES = (Role.SALES_MANAGER,)
-STAFF_CANCEL_ROLES = (Role.SALES_MANAGER,)
 
 
 _INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
@@ -64,59 +56,6 @@ _INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
 
 class IdempotencyRace(Exception):
     """Another request with the same idempotency key committed first; run again to replay it."""
-
-
-def _full_order():  # type: ignore[no-untyped-def]
-    return select(Order).options(
-        joinedload(Order.customer),
-        selectinload(Order.lines),
-        selectinload(Order.steps),
-        selectinload(Order.events),
-    )
-
-
-def _visible(stmt, actor: Principal):  # type: ignore[no-untyped-def]
-    if actor.is_staff:
-        return stmt
-    return stmt.where(Order.customer_id == (actor.customer_id or -1))
-
-
-async def get_order(session: AsyncSession, actor: Principal, order_id: int) -> Order | None:
-    """The order with its lines, approval and timeline; None if missing or not ``actor``'s."""
-    stmt = _visible(_full_order().where(Order.id == order_id), actor)
-    return (await session.execute(stmt)).unique().scalar_one_or_none()
-
-
-async def list_orders(
-    session: AsyncSession,
-    actor: Principal,
-    *,
-    first: int | None = None,
-    after: str | None = None,
-    status: OrderStatus | None = None,
-    customer_id: int | None = None,
-) -> Page[Order]:
-    """Orders ``actor`` may see, newest first.
-
-    Raises:
-        DomainError: INVALID for a bad ``first`` or cursor.
-    """
-    limit = check_first(first)
-    after_id = decode_cursor("order", after)
-    stmt = _visible(_full_order(), actor)
-    if status is not None:
-        stmt = stmt.where(Order.status == status.value)
-    if customer_id is not None:
-        stmt = stmt.where(Order.customer_id == customer_id)
-    if after_id is not None:
-        if not after_id.isdigit() or not 0 < int(after_id) < 2**31:
-            raise DomainError.invalid("after is not a valid cursor", "after")
-        stmt = stmt.where(Order.id < int(after_id))
-    stmt = stmt.order_by(Order.id.desc()).limit(limit + 1)
-    rows = list((await session.execute(stmt)).unique().scalars())
-    has_next = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, has_next, encode_cursor("order", rows[-1].id) if rows else None)
 
 
 def _request_hash(customer_id: int | None, note: str | None, lines: Sequence[LineInput]) -> str:
@@ -145,8 +84,8 @@ async def _customer(session: AsyncSession, customer_id: int) -> Customer | None:
 
 
 async def _order_customer(session: AsyncSession, actor: Principal, customer_id: int | None) -> Customer:
+    """The customer the order is for (the caller checked a staff member's role)."""
     if actor.is_staff:
-        actor.require(*ORDER_FOR_CUSTOMER_ROLES)
         if customer_id is None:
             raise DomainError.invalid("Staff must name the customer to order for", "customerId")
         customer = await _customer(session, customer_id)
@@ -190,7 +129,7 @@ async def create_order(
     if not actor.is_staff and actor.customer_id is None:
         raise DomainError.denied()
     if actor.is_staff:
-        actor.require(*ORDER_FOR_CUSTOMER_ROLES)
+        require(actor, Action.ORDER_FOR_CUSTOMER)
     problems = check_lines(lines)
     if problems:
         raise DomainError(problems)
@@ -222,7 +161,7 @@ async def create_order(
     # Core statements, not the ORM's unit of work (it would cost more than the inserts, and on
     # SQLite it inserts children row by row because RETURNING order is not guaranteed there).
     # The in-memory order gets its rows as loaded.
-    row = {
+    row: dict[str, Any] = {
         "customer_id": customer.id,
         "status": OrderStatus.PENDING_APPROVAL.value,
         "note": note,
@@ -234,7 +173,7 @@ async def create_order(
         "created_at": now,
         "updated_at": now,
     }
-    line_rows = [
+    line_rows: list[dict[str, Any]] = [
         {
             "order_id": None,
             "line_no": line_no,
@@ -248,7 +187,7 @@ async def create_order(
         }
         for line_no, x in enumerate(priced.lines, start=1)
     ]
-    step = {
+    step: dict[str, Any] = {
         "order_id": None,
         "position": 1,
         "name": "Sales manager approval",
@@ -259,7 +198,7 @@ async def create_order(
         "comment": None,
         "due_at": now + timedelta(hours=APPROVAL_HOURS),
     }
-    placed = {
+    placed: dict[str, Any] = {
         "order_id": None,
         "at": now,
         "kind": TimelineKind.PLACED.value,
@@ -286,8 +225,6 @@ async def create_order(
     await session.execute(_INSERT_LINES, line_rows)
     await session.execute(_INSERT_STEP, [step])
     await session.execute(_INSERT_EVENT, [placed])
-    total = str(row["total"])
-    payload = {"orderId": order_id, "customerId": customer.id, "total": total, "currency": currency}
     # Key and event go in before the stock rows are locked: locks are held as briefly as
     # possible, and a request that lost a key race fails before it locks anything.
     if idempotency_key is not None and request_hash is not None:
@@ -299,7 +236,7 @@ async def create_order(
             )  # fmt: skip
         except IntegrityError:
             raise IdempotencyRace() from None
-    await record_event(session, "order.placed", "order", order.id, payload)
+    await events.record(session, events.placed(order_id, customer.id, priced.total, currency))
     shortages = await reserve(session, order.id, {x.product_id: x.quantity for x in priced.lines})
     if shortages:
         raise _shortage_error(priced, shortages)
@@ -319,38 +256,25 @@ def _shortage_error(priced: PricedLines, shortages: Sequence[Shortage]) -> Domai
 
 
 # PostgreSQL: one statement locks the stock rows of the ordered products (in the global lock
-# order, see hub.domain.inventory), allocates them exactly as inventory.allocate() does
-# (warehouses by priority, none below zero available) and, unless a product is short, writes
-# the order, its lines, approval step, timeline entry, outbox event (as record_event writes
-# it), the stock it reserves, the reservation rows and the idempotency key. It returns the
-# order id, or the shortages and writes nothing. One round trip instead of eleven, and the
-# stock rows stay locked only until the commit that follows. Data-modifying CTEs all run on
-# one snapshot; a row locked after waiting is re-read at its latest version, and the UPDATE
-# adds to that version; foreign keys are checked at the end of the statement.
-_PLACE_PG = """
+# order, see hub.domain.inventory), allocates them by the rule of hub.domain.inventory.rules (its
+# CTEs are generated there: warehouses by priority, none below zero available) and, unless a
+# product is short, writes the order, its lines, approval step, timeline entry, outbox event (the
+# payload events.placed() builds, see _PAYLOAD_PG), the stock it reserves, the reservation rows
+# and the idempotency key. It returns the order id, or the shortages and writes nothing. One round
+# trip instead of eleven, and the stock rows stay locked only until the commit that follows.
+# Data-modifying CTEs all run on one snapshot; a row locked after waiting is re-read at its latest
+# version, and the UPDATE adds to that version; foreign keys are checked at the end of the
+# statement. tests/domain/test_stock_rules_sql.py runs it on generated stock rows against the
+# Python rule.
+#
+# The order.placed payload is built in Python (events.placed) with every field but the order id,
+# which the statement assigns: $25 is that payload as JSON without "orderId", and the statement
+# puts "orderId" in front, where the builder puts it.
+_PAYLOAD_PG = """('{"orderId":' || o.id || ',' || substr($25::text, 2))::json"""
+_PLACE_PG = f"""
 WITH d AS (
     SELECT * FROM unnest($26::int[], $27::int[]) AS d(pid, qty)
-), locked AS MATERIALIZED (
-    SELECT s.id, s.product_id, greatest(s.on_hand - s.reserved, 0) AS a, w.priority, w.id AS wid
-    FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
-    WHERE s.product_id = ANY($26::int[])
-    ORDER BY s.product_id, w.priority, w.id
-    FOR NO KEY UPDATE OF s
-), avail AS (
-    SELECT id, product_id, a,
-           coalesce(sum(a) OVER (PARTITION BY product_id ORDER BY priority, wid
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-    FROM locked
-), short AS MATERIALIZED (
-    SELECT d.pid, d.qty, coalesce(sum(avail.a), 0)::bigint AS available
-    FROM d LEFT JOIN avail ON avail.product_id = d.pid
-    GROUP BY d.pid, d.qty
-    HAVING coalesce(sum(avail.a), 0) < d.qty
-), alloc AS MATERIALIZED (
-    SELECT avail.id AS sid, least(avail.a, d.qty - avail.before)::int AS q
-    FROM avail JOIN d ON d.pid = avail.product_id
-    WHERE avail.a > 0 AND avail.before < d.qty AND NOT EXISTS (SELECT 1 FROM short)
-), o AS (
+), {allocation_ctes_pg("d", "$26::int[]")}, o AS (
     INSERT INTO orders (customer_id, status, note, currency, subtotal, discount_total, total,
                         placed_by_id, created_at, updated_at)
     SELECT $1::int, $2::varchar, $3::text, $4::varchar, $5::numeric, $6::numeric, $7::numeric,
@@ -370,10 +294,7 @@ WITH d AS (
     SELECT o.id, $9::timestamptz, $22::varchar, $23::text, $24::varchar FROM o
 ), x AS (
     INSERT INTO outbox (kind, aggregate, aggregate_id, payload, created_at, attempts)
-    SELECT 'order.placed', 'order', o.id,
-           json_build_object('orderId', o.id, 'customerId', $1::int, 'total', $25::text,
-                             'currency', $4::varchar),
-           $9::timestamptz, 0
+    SELECT '{EventKind.ORDER_PLACED.value}', '{events.AGGREGATE}', o.id, {_PAYLOAD_PG}, $9::timestamptz, 0
     FROM o
 ), st AS (
     UPDATE stock SET reserved = stock.reserved + alloc.q, updated_at = $9::timestamptz
@@ -395,6 +316,15 @@ _PLACE_PG_KEY = (
     + _PLACE_RESULT
 )
 _PLACE_PG += _PLACE_RESULT
+
+
+def _payload_without_id(event: events.OrderOutboxEvent) -> str:
+    """``event``'s payload as JSON, less its leading ``orderId`` (see ``_PAYLOAD_PG``)."""
+    rest = dict(event.payload)
+    if next(iter(rest)) != "orderId" or len(rest) < 2:  # pragma: no cover - the builder's shape
+        raise ValueError("an order event payload starts with orderId and has more fields")
+    del rest["orderId"]
+    return json.dumps(rest, separators=(",", ":"), ensure_ascii=False)
 
 
 async def _place_pg(
@@ -423,7 +353,7 @@ async def _place_pg(
         [json.dumps(x["applied_rules"], ensure_ascii=False) for x in line_rows],
         step["name"], step["role"], step["status"], step["due_at"],
         placed["kind"], placed["message"], placed["actor"],
-        str(row["total"]),
+        _payload_without_id(events.placed(0, row["customer_id"], row["total"], row["currency"])),
         [pid for pid, _ in demand], [q for _, q in demand],
     ]  # fmt: skip
     if key is not None:
@@ -440,183 +370,3 @@ async def _place_pg(
     if shortages:
         raise _shortage_error(priced, sorted(shortages, key=lambda x: x.product_id))
     return int(rows[0][0])
-
-
-async def _transition(
-    session: AsyncSession,
-    actor: Principal,
-    order_id: int,
-    allowed_from: Sequence[OrderStatus],
-    to: OrderStatus,
-) -> None:
-    """Move the order from one of ``allowed_from`` to ``to``, atomically (a conditional UPDATE:
-    of racing requests exactly one wins).
-
-    Raises:
-        DomainError: NOT_FOUND when it does not exist or ``actor`` may not see it;
-            INVALID_TRANSITION when it is in another state.
-    """
-    stmt = (
-        update(Order)
-        .where(Order.id == order_id, Order.status.in_([s.value for s in allowed_from]))
-        .values(status=to.value, updated_at=utcnow())
-        .returning(Order.id)
-    )
-    if not actor.is_staff:
-        stmt = stmt.where(Order.customer_id == (actor.customer_id or -1))
-    if (await session.execute(stmt)).first() is not None:
-        return
-    current = await session.scalar(_visible(select(Order.status).where(Order.id == order_id), actor))
-    if current is None:
-        raise DomainError.not_found("Order", "id")
-    raise DomainError.one(
-        ErrorCode.INVALID_TRANSITION, f"An order in status {current} cannot become {to.value}", "id"
-    )
-
-
-async def _decide_step(
-    session: AsyncSession, actor: Principal, order_id: int, status: StepStatus, comment: str | None
-) -> None:
-    await session.execute(
-        update(ApprovalStep)
-        .where(ApprovalStep.order_id == order_id, ApprovalStep.status == StepStatus.PENDING.value)
-        .values(status=status.value, decided_by=actor.email, decided_at=utcnow(), comment=comment)
-    )
-
-
-def _timeline(
-    session: AsyncSession, order_id: int, kind: TimelineKind, message: str, actor: Principal
-) -> None:
-    session.add(
-        OrderEvent(order_id=order_id, at=utcnow(), kind=kind.value, message=message, actor=actor.email)
-    )
-
-
-async def _reload(session: AsyncSession, actor: Principal, order_id: int) -> Order:
-    await session.flush()
-    stmt = _visible(_full_order().where(Order.id == order_id), actor).execution_options(
-        populate_existing=True
-    )
-    return (await session.execute(stmt)).unique().scalar_one()
-
-
-def _check_comment(text: str | None, field: str, required: bool = False) -> str | None:
-    if text is not None:
-        text = text.strip() or None
-    if required and not text:
-        raise DomainError.invalid(f"Give a {field}", field)
-    if text is not None and len(text) > MAX_NOTE:
-        raise DomainError.invalid(f"{field} must be at most {MAX_NOTE} characters", field)
-    return text
-
-
-async def approve_order(
-    session: AsyncSession, actor: Principal, order_id: int, comment: str | None = None
-) -> Order:
-    """Decide the pending approval step: the order becomes APPROVED.
-
-    Raises:
-        DomainError: PERMISSION_DENIED unless SALES_MANAGER or ADMIN; NOT_FOUND;
-            INVALID_TRANSITION unless PENDING_APPROVAL.
-    """
-    actor.require(*DECIDE_ROLES)
-    comment = _check_comment(comment, "comment")
-    await _transition(session, actor, order_id, [OrderStatus.PENDING_APPROVAL], OrderStatus.APPROVED)
-    await _decide_step(session, actor, order_id, StepStatus.APPROVED, comment)
-    _timeline(
-        session,
-        order_id,
-        TimelineKind.APPROVED,
-        f"Approved by {actor.email}" + (f": {comment}" if comment else ""),
-        actor,
-    )
-    await record_event(session, "order.approved", "order", order_id, {"orderId": order_id})
-    return await _reload(session, actor, order_id)
-
-
-async def reject_order(session: AsyncSession, actor: Principal, order_id: int, reason: str) -> Order:
-    """Reject a pending order and release its stock.
-
-    Raises:
-        DomainError: PERMISSION_DENIED unless SALES_MANAGER or ADMIN; INVALID for a blank
-            reason; NOT_FOUND; INVALID_TRANSITION unless PENDING_APPROVAL.
-    """
-    actor.require(*DECIDE_ROLES)
-    clean = _check_comment(reason, "reason", required=True)
-    await _transition(session, actor, order_id, [OrderStatus.PENDING_APPROVAL], OrderStatus.REJECTED)
-    await _decide_step(session, actor, order_id, StepStatus.REJECTED, clean)
-    released = await release_order(session, order_id)
-    _timeline(
-        session,
-        order_id,
-        TimelineKind.REJECTED,
-        f"Rejected by {actor.email}: {clean}; {released} unit(s) released",
-        actor,
-    )
-    await record_event(session, "order.rejected", "order", order_id, {"orderId": order_id, "reason": clean})
-    return await _reload(session, actor, order_id)
-
-
-async def cancel_order(
-    session: AsyncSession, actor: Principal, order_id: int, reason: str | None = None
-) -> Order:
-    """Cancel an order and release its stock exactly once.
-
-    A customer user may cancel its own orders while PENDING_APPROVAL; SALES_MANAGER and
-    ADMIN while PENDING_APPROVAL or APPROVED.
-
-    Raises:
-        DomainError: PERMISSION_DENIED for other staff roles; NOT_FOUND; INVALID_TRANSITION.
-    """
-    if actor.is_staff:
-        actor.require(*STAFF_CANCEL_ROLES)
-        allowed = [OrderStatus.PENDING_APPROVAL, OrderStatus.APPROVED]
-    else:
-        allowed = [OrderStatus.PENDING_APPROVAL]
-    clean = _check_comment(reason, "reason")
-    await _transition(session, actor, order_id, allowed, OrderStatus.CANCELLED)
-    await _decide_step(session, actor, order_id, StepStatus.SKIPPED, None)
-    released = await release_order(session, order_id)
-    _timeline(
-        session, order_id, TimelineKind.CANCELLED,
-        f"Cancelled by {actor.email}" + (f": {clean}" if clean else "") + f"; {released} unit(s) released",
-        actor,
-    )  # fmt: skip
-    await record_event(session, "order.cancelled", "order", order_id, {"orderId": order_id, "reason": clean})
-    return await _reload(session, actor, order_id)
-
-
-async def quote_order(
-    session: AsyncSession,
-    actor: Principal,
-    lines: Sequence[LineInput],
-    customer_id: int | None = None,
-) -> PricedLines:
-    """What :func:`create_order` would charge for ``lines`` now; problems are returned, not
-    raised. Staff may name a customer to quote for; customer users always get their own prices.
-    """
-    if actor.is_staff:
-        if customer_id is not None and await session.get(Customer, customer_id) is None:
-            return PricedLines(problems=[Problem(ErrorCode.NOT_FOUND, "Customer not found", "customerId")])
-        target = customer_id
-    else:
-        if customer_id is not None and customer_id != actor.customer_id:
-            return PricedLines(problems=[Problem(ErrorCode.NOT_FOUND, "Customer not found", "customerId")])
-        target = actor.customer_id
-    return await price_lines(session, target, lines)
-
-
-async def count_orders(
-    session: AsyncSession,
-    actor: Principal,
-    *,
-    status: OrderStatus | None = None,
-    customer_id: int | None = None,
-) -> int:
-    """How many orders :func:`list_orders` would page through."""
-    stmt = _visible(select(func.count()).select_from(Order), actor)
-    if status is not None:
-        stmt = stmt.where(Order.status == status.value)
-    if customer_id is not None:
-        stmt = stmt.where(Order.customer_id == customer_id)
-    return int((await session.execute(stmt)).scalar_one())
