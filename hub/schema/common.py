@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
+from graphql import GraphQLError
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from hub.domain.errors import DomainError, Problem
 from hub.domain.errors import ErrorCode as DomainErrorCode
@@ -116,29 +117,22 @@ def query_error(error: DomainError) -> GraphQLError:
     )
 
 
-def _selections(info: AppInfo, nodes: Iterable[Any]) -> Iterable[FieldNode]:
-    fragments = info._raw_info.fragments  # noqa: SLF001 - replaced by info.selected_fields (issue 8)
-    for node in nodes:
-        if isinstance(node, FieldNode):
-            yield node
-        elif isinstance(node, InlineFragmentNode):
-            yield from _selections(info, node.selection_set.selections)
-        elif isinstance(node, FragmentSpreadNode):
-            fragment = fragments.get(node.name.value)
-            if fragment is not None:
-                yield from _selections(info, fragment.selection_set.selections)
+def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:
+    """The fields of a selection set, looking through fragments (spread and inline)."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
 
 
 def wants(info: AppInfo, *path: str) -> bool:
-    """True when the current field's selection contains ``path`` (e.g. "edges", "node", "price")."""
-    level: list[FieldNode] = list(info._raw_info.field_nodes)  # noqa: SLF001
+    """True when the current field's selection contains ``path`` (e.g. "edges", "node", "price").
+
+    Directives are not evaluated: a field under ``@skip``/``@include`` counts as wanted."""
+    level: list[SelectedField] = list(_fields(info.selected_fields))
     for name in path:
-        nxt: list[FieldNode] = []
-        for node in level:
-            if node.selection_set is None:
-                continue
-            nxt.extend(f for f in _selections(info, node.selection_set.selections) if f.name.value == name)
-        if not nxt:
+        level = [f for node in level for f in _fields(node.selections) if f.name == name]
+        if not level:
             return False
-        level = nxt
     return True
