@@ -1,51 +1,80 @@
-"""Hot statements compiled once for PostgreSQL, run through SQLAlchemy's public API.
+"""Hot statements compiled once for PostgreSQL, run beneath SQLAlchemy's per-statement layer
+when the session offers a runner for it, through SQLAlchemy's public API otherwise.
 
-A :class:`Statement` is a Core statement compiled once, at import, for PostgreSQL's asyncpg
-dialect (building a statement and its cache key per call costs more than running it). On
-PostgreSQL its SQL text runs with ``AsyncConnection.exec_driver_sql`` on the session's
-connection, inside the session's transaction: SQLAlchemy begins that transaction, fires its
-``before_cursor_execute`` and ``after_cursor_execute`` events, and the asyncpg dialect prepares
-the text once per connection (its prepared statement cache). On SQLite it simply runs through
-``session.execute``.
+Building a Core statement and its cache key on every call costs more than running it, so a
+:class:`Statement` is compiled once, at import, for PostgreSQL's asyncpg dialect. On PostgreSQL
+its SQL text, and any hand-written PostgreSQL text given to :func:`driver`, runs in one of two
+ways, both inside the session's transaction and both firing SQLAlchemy's
+``before_cursor_execute`` and ``after_cursor_execute`` events (so statement counts and any
+other listener see every statement):
+
+* through the :class:`SqlRunner` found in ``session.info[SQL_RUNNER]``. The hub's
+  ``Database`` puts one there for PostgreSQL sessions (``hub.db.fastpath``: asyncpg directly;
+  the public path below costs 11–22 % more CPU per ``orderCreate``, see docs/benchmarks.md,
+  "Fast SQL path: public API vs driver (issue 8)"). The domain never imports it: this key is
+  the seam;
+* otherwise with ``AsyncConnection.exec_driver_sql`` on the session's connection (the asyncpg
+  dialect prepares each text once per connection).
+
+On SQLite a ``Statement`` simply runs its Core statement through ``session.execute``.
 
 Parameters go to asyncpg as they are, so callers pass what asyncpg takes: ``int``, ``str``,
 ``Decimal``, timezone-aware ``datetime``, lists for arrays, and JSON already serialised to
-``str``. Rows come back as sequences (index them by position: SQLAlchemy ``Row`` on both
-databases).
+``str``. Rows come back as sequences: index them by position.
 
-What the PostgreSQL path does not do, unlike ``session.execute`` of the Core statement: it does
+What the PostgreSQL path does not do, unlike ``session.execute`` of a Core statement: it does
 not autoflush pending ORM changes (use it before adding objects, or flush first), and it skips
-column types' bind and result processors (``UTCDateTime`` does not refuse a naive datetime
-there; JSON is not serialised). Errors are SQLAlchemy's (``IntegrityError`` …) with the driver's
-error as ``orig`` (``orig.sqlstate``). Expanding ``IN`` parameters do not compile to plain SQL
-text: give a ``pg=`` form with ``= ANY(array)``.
+the column types' bind and result processors (``UTCDateTime`` does not refuse a naive datetime
+there; JSON is not serialised). A statement the database refuses raises SQLAlchemy's
+``IntegrityError`` or another ``DBAPIError`` whose ``orig`` carries PostgreSQL's code in
+``sqlstate``. Expanding ``IN`` parameters do not compile to plain SQL text: give a ``pg=`` form
+with ``= ANY(array)``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Executable
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["Statement", "driver", "is_postgresql"]
+__all__ = ["SQL_RUNNER", "Driver", "SqlRunner", "Statement", "driver", "is_postgresql"]
 
-_PG = asyncpg_dialect()
+SQL_RUNNER = "hub.sql_runner"
+"""The ``session.info`` key of the session's :class:`SqlRunner`, if it has one."""
 
-# TEMPORARY (issue 8 A/B measurement only): FASTSQL_AB=driver runs the statements on asyncpg
-# directly, beneath SQLAlchemy, as before. Removed once measured.
-_AB_DRIVER = os.environ.get("FASTSQL_AB") == "driver"
+_PG = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+class SqlRunner(Protocol):
+    """Runs PostgreSQL SQL text in a session's transaction, firing SQLAlchemy's before and
+    after cursor events; refusals raise SQLAlchemy's ``DBAPIError`` family."""
+
+    async def fetch(self, session: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any]:
+        """Every row the statement returns, each indexable by position (none without rows)."""
+        ...
 
 
 def is_postgresql(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"
+
+
+async def _fetch(session: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any]:
+    runner: SqlRunner | None = session.info.get(SQL_RUNNER)
+    if runner is not None:
+        return await runner.fetch(session, sql, args)
+    conn = await session.connection()
+    result = await conn.exec_driver_sql(sql, tuple(args))
+    return list(result.all()) if result.returns_rows else []
 
 
 class Driver:
-    """Runs PostgreSQL SQL text (``$1`` parameters) on a session's connection."""
+    """Runs PostgreSQL SQL text (``$1`` parameters) in a session's transaction."""
 
     __slots__ = ("_session",)
 
@@ -53,41 +82,24 @@ class Driver:
         self._session = session
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
-        """Every row the statement returns (none when it returns no rows)."""
-        if _AB_DRIVER:
-            return await _ab_fetch(self._session, sql, args)
-        conn = await self._session.connection()
-        result = await conn.exec_driver_sql(sql, tuple(args))
-        return list(result.all()) if result.returns_rows else []
+        """Every row the statement returns (none for a statement without rows).
+
+        Raises:
+            sqlalchemy.exc.DBAPIError: the database refused it (``orig.sqlstate`` says why).
+        """
+        return await _fetch(self._session, sql, args)
 
 
 async def driver(session: AsyncSession) -> Driver:
-    """A runner of PostgreSQL SQL text on ``session``'s connection, in its transaction."""
+    """A runner of PostgreSQL SQL text in ``session``'s transaction (PostgreSQL only)."""
     return Driver(session)
 
 
-async def _ab_fetch(session: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any]:
-    # TEMPORARY, the pre-issue-8 path for the A/B: asyncpg beneath the session's transaction.
-    transaction = session.sync_session.get_transaction()
-    memo = session.info.get("hub.fastsql.ab")
-    if memo is None or transaction is None or memo[0] is not transaction:
-        conn = await session.connection()
-        raw = await conn.get_raw_connection()
-        adapted = raw.dbapi_connection
-        if adapted._transaction is None and not adapted.autocommit:  # noqa: SLF001 - A/B only
-            await adapted._start_transaction()  # noqa: SLF001
-        memo = session.info["hub.fastsql.ab"] = (
-            session.sync_session.get_transaction(),
-            raw.driver_connection,
-            conn.sync_connection,
-        )
-    _, apg, sync = memo
-    if sync.dispatch.before_cursor_execute:
-        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
-    rows: list[Any] = await apg.fetch(sql, *args)
-    if sync.dispatch.after_cursor_execute:
-        sync.dispatch.after_cursor_execute(sync, None, sql, args, None, False)
-    return rows
+def _compile(stmt: Executable) -> SQLCompiler:
+    compiled = stmt.compile(dialect=_PG) if isinstance(stmt, ClauseElement) else None
+    if not isinstance(compiled, SQLCompiler):
+        raise TypeError(f"not a Core statement: {stmt!r}")
+    return compiled
 
 
 class Statement:
@@ -98,7 +110,7 @@ class Statement:
 
     def __init__(self, stmt: Executable, pg: Executable | None = None) -> None:
         self.stmt = stmt
-        compiled = (pg if pg is not None else stmt).compile(dialect=_PG)
+        compiled = _compile(pg if pg is not None else stmt)
         if "POSTCOMPILE" in str(compiled):
             raise ValueError("expanding parameters do not compile to plain SQL; pass pg= with = ANY()")
         self._sql = str(compiled)
@@ -109,10 +121,14 @@ class Statement:
         self._rows = not dml or bool(compiled.effective_returning)  # DML without RETURNING: no rows
 
     async def all(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
-        """Every row, as a sequence indexed by position (none for a statement without rows)."""
+        """Every row, as a sequence indexed by position (none for a statement without rows).
+
+        Raises:
+            sqlalchemy.exc.DBAPIError: the database refused it.
+        """
         if is_postgresql(session):
             given, defaults = params, self._defaults
             args = [given[n] if n in given else defaults[n] for n in self._names]
-            return await Driver(session).fetch(self._sql, args)
+            return await _fetch(session, self._sql, args)
         result = await session.execute(self.stmt, params)
         return list(result.all()) if self._rows else []
