@@ -135,3 +135,25 @@ async def test_every_statement_of_an_order_fires_both_cursor_events(hub: Hub) ->
     # then SQLAlchemy saw every statement before and after it ran, the hot ones included
     assert before == after
     assert len(before) == (13 + 6 + 9 if hub.db.is_sqlite else 4 + 5 + 3), before
+
+
+async def test_the_count_runs_only_where_total_count_is_selected(hub: Hub) -> None:
+    # given products and a buyer
+    await _many_products(hub, 5)
+    await _buyer(hub)
+    query = "{ a: products(first: 2) { totalCount } b: products(first: 2) { edges { node { sku } } } }"
+    for _ in range(2):  # the second time from the cached answer
+        # when one alias selects totalCount and the other does not
+        with count_statements(hub.db.engine) as seen:
+            data = await hub.data(query, as_="acme")
+        # then only the first counts
+        assert data["a"] == {"totalCount": 5}
+        assert len(data["b"]["edges"]) == 2
+        assert sum("count(*)" in s for s in seen) == 1, seen
+    # and a query selecting it under a fragment counts too
+    with count_statements(hub.db.engine) as seen:
+        data = await hub.data(
+            "{ products { ...C } } fragment C on ProductConnection { totalCount }", as_="acme"
+        )
+    assert data["products"] == {"totalCount": 5}
+    assert sum("count(*)" in s for s in seen) == 1, seen
