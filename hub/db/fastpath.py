@@ -3,7 +3,7 @@
 SQLAlchemy's public way to run SQL text (``AsyncConnection.exec_driver_sql``) costs about 70 µs
 of CPU per statement above asyncpg's own work: greenlet hops, an execution context, a cursor
 result and its rows. ``orderCreate`` runs three statements, and measured in one process with
-both paths interleaved the public path cost 11–22 % more CPU per order (about 9 % per catalog
+both paths interleaved the public path cost 11–22 % more CPU per order (9–14 % per catalog
 page; docs/benchmarks.md, "Fast SQL path: public API vs driver (issue 8)"). So sessions of a
 PostgreSQL :class:`~hub.db.Database` carry a :class:`DriverRunner` in ``session.info`` under
 :data:`hub.domain.fastsql.SQL_RUNNER`, and ``hub.domain.fastsql`` uses it when it is there (the
