@@ -108,7 +108,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        execution_context_class=FastExecutionContext,
+        # The fast path is fenced (see hub/schema/execution.py); None is strawberry's own.
+        execution_context_class=FastExecutionContext if settings.fast_execution else None,
     )
 
 

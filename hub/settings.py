@@ -79,6 +79,7 @@ class Settings:
     token_ttl_seconds: int = 8 * 3600
     graphiql: bool = True
     introspection: bool = True
+    fast_execution: bool = True  # hub/schema/execution.py; false: strawberry's own executor
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -143,6 +144,7 @@ class Settings:
             token_ttl_seconds=_int(env, "HUB_TOKEN_TTL_SECONDS", 8 * 3600, 60, 30 * 86400),
             graphiql=_bool(env, "HUB_GRAPHIQL", True),
             introspection=_bool(env, "HUB_INTROSPECTION", True),
+            fast_execution=_bool(env, "HUB_FAST_EXECUTION", True),
             host=env.get("HUB_HOST") or "127.0.0.1",
             port=_int(env, "HUB_PORT", 8000, 1, 65535),
             log_level=log_level,

@@ -13,6 +13,12 @@ def test_defaults_are_the_embedded_demo() -> None:
     assert s.redis_url is None
     assert s.port == 8000
     assert s.currency == "CNY"
+    assert s.fast_execution is True
+
+
+def test_the_fast_executor_can_be_switched_off() -> None:
+    assert Settings.from_env({"HUB_FAST_EXECUTION": "false"}).fast_execution is False
+    assert Settings.from_env({"HUB_FAST_EXECUTION": "true"}).fast_execution is True
 
 
 @pytest.mark.parametrize(
@@ -41,6 +47,7 @@ def test_plain_urls_get_the_async_driver(url: str, expected: str) -> None:
         ({"HUB_SECRET_KEY": "short"}, "HUB_SECRET_KEY"),
         ({"HUB_CURRENCY": "yuan"}, "HUB_CURRENCY"),
         ({"HUB_GRAPHIQL": "maybe"}, "HUB_GRAPHIQL"),
+        ({"HUB_FAST_EXECUTION": "fast"}, "HUB_FAST_EXECUTION"),
         ({"HUB_LOG_LEVEL": "LOUD"}, "HUB_LOG_LEVEL"),
         ({"HUB_TOKEN_TTL_SECONDS": "5"}, "HUB_TOKEN_TTL_SECONDS"),
     ],

@@ -14,6 +14,17 @@ Anything unusual — a null in a non-null field, a value the scalar refuses — 
 path for that value and runs graphql-core's own code, so results, errors and their paths are
 exactly graphql-core's. Resolvers with code (arguments, async, permissions) always run the
 normal way.
+
+**Fenced.** This class overrides graphql-core's ``ExecutionContext.execute_field`` and
+``complete_value`` and reads its field details (``defer_usage``, ``fragment_variable_values``),
+which graphql-core documents as internal and changes between minor releases, and it reads
+strawberry's field definitions. So: graphql-core and strawberry are pinned to the minor
+versions this was tested with (``pyproject.toml``); ``HUB_FAST_EXECUTION=false`` turns it off
+(strawberry's own execution context is used instead); strawberry's public helpers are used
+where they exist (``is_default_resolver``, ``StrawberryResolver.wrapped_func``/``arguments``);
+and ``tests/app/test_fast_execution.py`` runs a set of the schema tests' queries through both
+executors and asserts identical JSON and that the fast path was taken (:data:`STATS`). See
+docs/architecture.md, "The fast GraphQL execution path", before upgrading either library.
 """
 
 from __future__ import annotations
@@ -41,9 +52,10 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-__all__ = ["FastExecutionContext"]
+__all__ = ["STATS", "FastExecutionContext", "FastPathStats"]
 
 _LEAF, _OBJECT, _LIST_LEAF, _LIST_OBJECT, _TYPENAME = range(5)
 # Keyed by id(field definition); the definition is kept in the value so that its id cannot be
@@ -53,13 +65,27 @@ _OBJECT_PLANS: OrderedDict[tuple[Any, ...], tuple[tuple[FieldNode, ...], Any]] =
 _MAX_PLANS = 4096
 
 
+class FastPathStats:
+    """How often the fast path answered (process-wide, never reset): plain leaves read
+    directly and plain objects completed from a plan. Tests read it to prove the path was taken."""
+
+    __slots__ = ("leaves", "objects")
+
+    def __init__(self) -> None:
+        self.leaves = 0
+        self.objects = 0
+
+
+STATS = FastPathStats()
+
+
 class _Fallback(Exception):
     """The fast path met something only graphql-core's code handles correctly."""
 
 
 def _python_name(field_def: GraphQLField) -> str | None:
     resolve = field_def.resolve
-    if resolve is None or not getattr(resolve, "_is_default", False):
+    if resolve is None or not is_default_resolver(resolve):
         return None
     definition = (field_def.extensions or {}).get("strawberry-definition")
     if getattr(definition, "permission_classes", None) or getattr(definition, "extensions", None):
@@ -76,8 +102,8 @@ def _call_plan(field_def: GraphQLField) -> tuple[Any, dict[str, str]] | None:
         return None
     if getattr(definition, "permission_classes", None):
         return None
-    fn = getattr(resolver, "_unbound_wrapped_func", None)
-    if fn is None:
+    fn = resolver.wrapped_func
+    if isinstance(fn, (staticmethod, classmethod)) or not callable(fn):
         return None
     params = list(inspect.signature(fn).parameters)
     if not params or params[0] != "self":
@@ -195,12 +221,16 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     name, leaf, non_null = plan
                     value = getattr(source, name, Undefined)
                     if value is None and not non_null:
+                        STATS.leaves += 1
                         return None
                     if value is not None and value is not Undefined:
                         try:
-                            return _coerce(leaf, value)
+                            coerced = _coerce(leaf, value)
                         except _Fallback:
                             pass
+                        else:
+                            STATS.leaves += 1
+                            return coerced
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     # -- plain objects -------------------------------------------------------------------
@@ -219,9 +249,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = self._object_plan(named, field_details_list)
                 if plan is not None:
                     try:
-                        return self._run(plan, result)
+                        completed = self._run(plan, result)
                     except _Fallback:
                         pass
+                    else:
+                        STATS.objects += 1
+                        return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _fragment_directives(self, selection_set: Any) -> bool:

@@ -4,6 +4,9 @@ same number of statements whatever the page size or line count."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event
 
 from hub.domain.auth.models import Role
 from hub.domain.catalog.models import Product
@@ -18,6 +21,9 @@ ORDER = """mutation($lines: [OrderLineInput!]!) { orderCreate(input: {lines: $li
   order { id number status total { amount } lines { sku quantity unitPrice { amount } lineTotal { amount } }
   approval { currentStep steps { name role status } } timeline { kind message } customer { id name } }
   errors { code field message } } }"""
+
+ORDER_WITH_KEY = """mutation($lines: [OrderLineInput!]!, $key: String) {
+  orderCreate(input: {lines: $lines}, idempotencyKey: $key) { order { id lines { sku } } errors { code } } }"""
 
 
 async def _many_products(hub: Hub, n: int) -> None:
@@ -97,3 +103,57 @@ async def test_outstanding_and_available_credit_share_one_query(hub: Hub) -> Non
         "availableCredit": {"amount": "1000.00"},
     }
     assert sum("sum(orders.total)" in s for s in seen) == 1, seen
+
+
+async def test_every_statement_of_an_order_fires_both_cursor_events(hub: Hub) -> None:
+    # given products with stock and a buyer
+    await _many_products(hub, 3)
+    await _buyer(hub)
+    before: list[str] = []
+    after: list[str] = []
+
+    def on_before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        before.append(statement)
+
+    def on_after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        after.append(statement)
+
+    engine = hub.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", on_before)
+    event.listen(engine, "after_cursor_execute", on_after)
+    try:
+        # when an order is placed (with an idempotency key), replayed, and one is refused
+        lines = [{"sku": "P0000", "quantity": 1500}, {"sku": "P0001", "quantity": 1}]
+        for key, wanted in (("k1", lines), ("k1", lines), (None, [{"sku": "P0002", "quantity": 99_999}])):
+            payload = (await hub.data(ORDER_WITH_KEY, {"lines": wanted, "key": key}, as_="acme"))[
+                "orderCreate"
+            ]
+            assert (payload["errors"] == []) == (key is not None), payload
+    finally:
+        event.remove(engine, "before_cursor_execute", on_before)
+        event.remove(engine, "after_cursor_execute", on_after)
+    # then SQLAlchemy saw every statement before and after it ran, the hot ones included
+    assert before == after
+    assert len(before) == (13 + 6 + 9 if hub.db.is_sqlite else 4 + 5 + 3), before
+
+
+async def test_the_count_runs_only_where_total_count_is_selected(hub: Hub) -> None:
+    # given products and a buyer
+    await _many_products(hub, 5)
+    await _buyer(hub)
+    query = "{ a: products(first: 2) { totalCount } b: products(first: 2) { edges { node { sku } } } }"
+    for _ in range(2):  # the second time from the cached answer
+        # when one alias selects totalCount and the other does not
+        with count_statements(hub.db.engine) as seen:
+            data = await hub.data(query, as_="acme")
+        # then only the first counts
+        assert data["a"] == {"totalCount": 5}
+        assert len(data["b"]["edges"]) == 2
+        assert sum("count(*)" in s for s in seen) == 1, seen
+    # and a query selecting it under a fragment counts too
+    with count_statements(hub.db.engine) as seen:
+        data = await hub.data(
+            "{ products { ...C } } fragment C on ProductConnection { totalCount }", as_="acme"
+        )
+    assert data["products"] == {"totalCount": 5}
+    assert sum("count(*)" in s for s in seen) == 1, seen

@@ -316,6 +316,7 @@ _PLACE_PG_KEY = (
     + _PLACE_RESULT
 )
 _PLACE_PG += _PLACE_RESULT
+_KEY_CONSTRAINT = "uq_idempotency_keys_user_id"  # the unique (user, key) of idempotency_keys
 
 
 def _payload_without_id(event: events.OrderOutboxEvent) -> str:
@@ -360,10 +361,10 @@ async def _place_pg(
         args.extend(key)
     try:
         rows = await (await driver(session)).fetch(_PLACE_PG_KEY if key else _PLACE_PG, args)
-    except Exception as e:
-        # A unique violation on the (user, key) pair: a concurrent request with the same key
-        # committed first (the driver's exception, recognised without importing the driver).
-        if getattr(e, "sqlstate", None) == "23505" and getattr(e, "table_name", None) == "idempotency_keys":
+    except IntegrityError as e:
+        # A unique violation of the (user, key) pair: a concurrent request with the same key
+        # committed first (``orig`` is the driver's error, with PostgreSQL's SQLSTATE).
+        if getattr(e.orig, "sqlstate", None) == "23505" and _KEY_CONSTRAINT in str(e.orig):
             raise IdempotencyRace() from None
         raise
     shortages = [Shortage(r[1], r[2], int(r[3])) for r in rows if r[0] is None]

@@ -5,7 +5,9 @@ transaction begins ``IMMEDIATE``: Python's sqlite3 otherwise starts a deferred t
 whose read lock must later be upgraded, which fails at once with "database is locked" when two
 writers race. Read transactions stay deferred so readers never queue behind writers.
 
-PostgreSQL runs through asyncpg at READ COMMITTED; writers lock the rows they change.
+PostgreSQL runs through asyncpg at READ COMMITTED; writers lock the rows they change. Its
+sessions carry the driver path for hot statements (:mod:`hub.db.fastpath`, the seam
+``hub.domain.fastsql.SQL_RUNNER``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from hub.db.fastpath import DriverRunner
+from hub.domain.fastsql import SQL_RUNNER
 from hub.settings import Settings
 
 __all__ = ["Database"]
@@ -58,9 +62,12 @@ class Database:
 
     ``read()`` yields a session for queries; ``write()`` yields a session inside a write
     transaction that commits when the block ends without an exception and rolls back otherwise.
+    On PostgreSQL each session carries a :class:`~hub.db.fastpath.DriverRunner` in its ``info``
+    (``driver_path=False`` leaves it out: hot statements then run through SQLAlchemy's
+    ``exec_driver_sql``).
     """
 
-    def __init__(self, settings: Settings, **engine_options: Any) -> None:
+    def __init__(self, settings: Settings, *, driver_path: bool = True, **engine_options: Any) -> None:
         url = settings.async_database_url
         options: dict[str, Any] = {}
         if url.startswith("sqlite"):
@@ -87,8 +94,10 @@ class Database:
         read_engine = (
             self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
-        self._read_sessions = async_sessionmaker(read_engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
+        # Session.info is each session's own dict, updated from this one.
+        info: dict[str, Any] = {} if self.is_sqlite or not driver_path else {SQL_RUNNER: DriverRunner()}
+        self._read_sessions = async_sessionmaker(read_engine, expire_on_commit=False, info=info)
+        self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False, info=info)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
