@@ -2,118 +2,35 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import orjson
 import strawberry
 from cross_web import HTTPException
-from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as alias_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-from strawberry.types import ExecutionContext
 
 from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
 from hub.domain.auth.services import LoginThrottle
 from hub.domain.auth.tokens import TokenService
-from hub.schema import Mutation, Query
+from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
-from hub.schema.execution import FastExecutionContext
 from hub.settings import Settings
 
-__all__ = ["build_schema", "create_app", "request_id_var"]
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "build_schema", "create_app", "request_id_var"]
 
 log = logging.getLogger("hub.app")
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-# Built once: the validation cache is keyed by the rule classes, so they must not change
-# from request to request (the limiter extensions make new classes per instance).
-LIMIT_RULES = [depth_rule(MAX_DEPTH, None, None), alias_rule(MAX_ALIASES)]
 
 
-class MaskUnexpectedErrors(SchemaExtension):
-    """Log unexpected exceptions with the request id; clients see only that id.
-
-    GraphQL errors (syntax, validation, limits, argument problems) pass through unchanged.
-    """
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if not errors:
-            return
-        masked = []
-        for error in errors:
-            original = error.original_error
-            if original is None or isinstance(original, GraphQLError):
-                masked.append(error)
-                continue
-            rid = request_id_var.get()
-            log.error(
-                "unexpected error in %s (request id %s)",
-                ".".join(str(p) for p in error.path or []) or "operation",
-                rid,
-                exc_info=original,
-            )
-            masked.append(
-                GraphQLError(
-                    f"Internal error; quote request id {rid} to support",
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"code": "INTERNAL", "requestId": rid},
-                )
-            )
-        result.errors = masked  # type: ignore[union-attr]
-
-
-class HubSchema(strawberry.Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        # Unexpected errors are logged by MaskUnexpectedErrors; the rest are the client's.
-        return None
-
-
-def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions: list[Any] = [
-        lambda: ParserCache(maxsize=256),
-        lambda: AddValidationRules(LIMIT_RULES),
-        lambda: ValidationCache(maxsize=256),
-        MaskUnexpectedErrors,
-    ]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return HubSchema(
-        query=Query,
-        mutation=Mutation,
-        extensions=extensions,
-        # The fast path is fenced (see hub/schema/execution.py); None is strawberry's own.
-        execution_context_class=FastExecutionContext if settings.fast_execution else None,
-    )
-
-
-class HubGraphQL(GraphQL):  # type: ignore[type-arg]
+class HubGraphQL(GraphQL):
     def __init__(self, schema: strawberry.Schema, state: AppState) -> None:
         super().__init__(
             schema,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Numeric
+from sqlalchemy import DateTime, MetaData, Numeric, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "MoneyColumn", "UTCDateTime", "utcnow"]
+__all__ = ["Base", "MoneyColumn", "UTCDateTime", "table_of", "utcnow"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +23,14 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The mapped class's table, typed as the ``Table`` it is (``__table__`` is typed as a
+    plain ``FromClause``), for Core statements built once at import."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def utcnow() -> datetime:
@@ -46,9 +54,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
+        stored: datetime = value
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)
 
 
 def MoneyColumn() -> Numeric[Any]:

@@ -39,6 +39,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLInputType,
     GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
@@ -116,7 +117,7 @@ def _call_plan(field_def: GraphQLField) -> tuple[Any, dict[str, str]] | None:
     return fn, arg_names
 
 
-def _unwrap(t: GraphQLOutputType) -> tuple[Any, bool]:
+def _unwrap(t: GraphQLOutputType | GraphQLInputType) -> tuple[Any, bool]:
     if isinstance(t, GraphQLNonNull):
         return t.of_type, True
     return t, False
@@ -188,7 +189,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             elif kind == _OBJECT:
                 out[key] = self._run(payload, value)
             else:
-                items = []
+                items: list[Any] = []
                 for item in value:
                     if item is None:
                         if item_non_null:
@@ -202,7 +203,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return out
 
     # -- plain leaves --------------------------------------------------------------------
-    def execute_field(  # type: ignore[override]
+    def execute_field(
         self,
         parent_type: GraphQLObjectType,
         source: Any,
@@ -234,7 +235,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     # -- plain objects -------------------------------------------------------------------
-    def complete_value(  # type: ignore[override]
+    def complete_value(
         self,
         return_type: GraphQLOutputType,
         field_details_list: Any,
@@ -269,7 +270,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if sel.directives:
                     return True
                 fragment = self.fragments.get(sel.name.value)
-                definition = getattr(fragment, "definition", fragment)
+                definition: Any = getattr(fragment, "definition", fragment)
                 if definition is None or definition.directives:
                     return True
                 if self._fragment_directives(definition.selection_set):
@@ -299,7 +300,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
             return None
-        plan = []
+        plan: list[tuple[Any, ...]] = []
         for response_key, sub_details in grouped.items():
             node = sub_details[0].node
             if any(fd.node.directives or fd.defer_usage is not None for fd in sub_details):

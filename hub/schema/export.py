@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.app import build_schema
+from hub.schema.build import build_schema
 from hub.settings import Settings
 
 

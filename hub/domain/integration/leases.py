@@ -25,14 +25,14 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Integer, Table, and_, any_, bindparam, null, or_, select, update
+from sqlalchemy import Integer, and_, any_, bindparam, null, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.sdk import ConflictError, ConnectorError, ExternalRef, PermanentError, TransientError
-from hub.domain.base import utcnow
+from hub.domain.base import table_of, utcnow
 from hub.domain.fastsql import Statement
 from hub.domain.integration.models import Binding, IntegrationJob, JobStatus
 from hub.domain.integration.policies import JobPolicy
@@ -346,7 +346,7 @@ async def finish(session: AsyncSession, job: Claimed, outcome: Outcome, now: dat
 
 # --- several notify jobs at once (one claim, one success update) ------------------------------
 
-_jobs = cast(Table, IntegrationJob.__table__)
+_jobs = table_of(IntegrationJob)
 _CLAIM_MANY = (
     update(_jobs)
     .where(_jobs.c.operation == "notify", _open(bindparam("now")))

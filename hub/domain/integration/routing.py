@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.base import utcnow
+from hub.domain.base import table_of, utcnow
 from hub.domain.customers.models import Customer
 from hub.domain.fastsql import Statement, is_postgresql
 from hub.domain.integration.models import IntegrationJob, JobStatus
@@ -124,7 +124,7 @@ def notification_jobs(
 
 # --- creating them ----------------------------------------------------------------------------
 
-_jobs = cast(Table, IntegrationJob.__table__)
+_jobs = table_of(IntegrationJob)
 
 
 def _insert_job(insert: Any) -> Any:

@@ -22,6 +22,7 @@ from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
+from hub.domain.base import table_of
 from hub.domain.inventory.models import Stock
 
 __all__ = [
@@ -95,7 +96,7 @@ def available_sql(on_hand: ColumnElement[int], reserved: ColumnElement[int]) -> 
     return case((on_hand > reserved, on_hand - reserved), else_=0)
 
 
-_S = Stock.__table__.c
+_S = table_of(Stock).c
 
 
 def available_total_sql(product_id: ColumnElement[int]) -> ColumnElement[int]:
@@ -104,7 +105,7 @@ def available_total_sql(product_id: ColumnElement[int]) -> ColumnElement[int]:
     return (
         select(func.coalesce(func.sum(available_sql(_S.on_hand, _S.reserved)), 0))
         .where(_S.product_id == product_id)
-        .correlate_except(Stock.__table__)
+        .correlate_except(table_of(Stock))
         .scalar_subquery()
     )
 

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
-from hub.domain.base import utcnow
+from hub.domain.base import table_of, utcnow
 from hub.domain.catalog.models import Product
 from hub.domain.errors import DomainError
-from hub.domain.fastsql import Statement
+from hub.domain.fastsql import Statement, is_postgresql
 from hub.domain.inventory.models import Reservation, Stock, Warehouse
 from hub.domain.inventory.rules import Shortage, allocate
 from hub.domain.validation import check_code, check_text
@@ -97,12 +97,12 @@ async def set_stock(
     warehouse_id = await session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse_code))
     if warehouse_id is None:
         raise DomainError.not_found("Warehouse", "warehouseCode")
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if is_postgresql(session) else sqlite_insert
     now = utcnow()
-    stmt = insert(Stock).values(
+    values = insert(Stock).values(
         product_id=product_id, warehouse_id=warehouse_id, on_hand=quantity, reserved=0, updated_at=now
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = values.on_conflict_do_update(
         index_elements=[Stock.product_id, Stock.warehouse_id],
         set_={"on_hand": quantity, "updated_at": now},
     ).returning(Stock.on_hand, Stock.reserved)
@@ -112,7 +112,8 @@ async def set_stock(
 
 async def _lock_stock(session: AsyncSession, product_ids: Sequence[int]) -> list[tuple[int, int, int, int]]:
     """Lock and return (stock id, product id, on hand, reserved) in the global lock order."""
-    return [tuple(r) for r in await _LOCK_STOCK.all(session, {"product_ids": list(product_ids)})]  # type: ignore[misc]
+    rows = await _LOCK_STOCK.all(session, {"product_ids": list(product_ids)})
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 # Built once: constructing a statement costs more than a round trip to the database.
@@ -130,8 +131,8 @@ _LOCK_STOCK = Statement(
 )
 
 
-_INSERT_RESERVATION = insert(Reservation.__table__)
-_stock = Stock.__table__
+_INSERT_RESERVATION = insert(table_of(Reservation))
+_stock = table_of(Stock)
 # A Core statement run with a list of parameters: one executemany, whatever the count.
 _ADD_RESERVED = (
     update(_stock)

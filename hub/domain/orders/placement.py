@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hub.domain.auth.models import Role
 from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
-from hub.domain.base import utcnow
+from hub.domain.base import table_of, utcnow
 from hub.domain.customers.models import Customer
 from hub.domain.errors import DomainError, ErrorCode, Problem
 from hub.domain.fastsql import Statement, driver, is_postgresql
@@ -51,7 +51,7 @@ MAX_KEY = 200
 APPROVAL_HOURS = 24
 
 
-_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+_INSERT_ORDER = insert(table_of(Order)).returning(table_of(Order).c.id)
 
 
 class IdempotencyRace(Exception):
@@ -67,15 +67,15 @@ def _request_hash(customer_id: int | None, note: str | None, lines: Sequence[Lin
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-_customers = Customer.__table__
+_customers = table_of(Customer)
 _CUSTOMER = Statement(select(*_customers.c).where(_customers.c.id == bindparam("id")))
 _CUSTOMER_KEYS = tuple(c.key for c in _customers.c)
 _IDEMPOTENCY = select(IdempotencyRecord.request_hash, IdempotencyRecord.order_id).where(
     IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key")
 )
-_INSERT_LINES = insert(OrderLine.__table__)
-_INSERT_STEP = insert(ApprovalStep.__table__)
-_INSERT_EVENT = insert(OrderEvent.__table__)
+_INSERT_LINES = insert(table_of(OrderLine))
+_INSERT_STEP = insert(table_of(ApprovalStep))
+_INSERT_EVENT = insert(table_of(OrderEvent))
 
 
 async def _customer(session: AsyncSession, customer_id: int) -> Customer | None:
@@ -230,7 +230,7 @@ async def create_order(
     if idempotency_key is not None and request_hash is not None:
         try:  # the unique (user, key) decides a race; the caller's transaction rolls back
             await session.execute(
-                insert(IdempotencyRecord.__table__),
+                insert(table_of(IdempotencyRecord)),
                 [{"user_id": actor.user_id, "key": idempotency_key, "request_hash": request_hash,
                   "order_id": order.id, "created_at": now}],
             )  # fmt: skip

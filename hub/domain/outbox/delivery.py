@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Integer, Table, any_, bindparam, select, update
+from sqlalchemy import Integer, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.base import utcnow
+from hub.domain.base import table_of, utcnow
 from hub.domain.fastsql import Statement, driver, is_postgresql
 from hub.domain.outbox.handlers import Handler
 from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 
 __all__ = ["mark_handled", "read_events", "run_handler"]
 
-_outbox = cast(Table, OutboxEvent.__table__)
-_processed = cast(Table, ProcessedEvent.__table__)
+_outbox = table_of(OutboxEvent)
+_processed = table_of(ProcessedEvent)
 # Core statements on table columns, built once: per event the ORM's identity map, flush and
 # update synchronisation cost several times the round trips themselves.
 _ALL_EVENTS = select(*_outbox.c).order_by(_outbox.c.id)

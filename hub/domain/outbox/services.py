@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.base import utcnow
+from hub.domain.base import table_of, utcnow
 from hub.domain.outbox.models import OutboxEvent
 
 __all__ = ["record_event"]
 
 
-_outbox = cast(Table, OutboxEvent.__table__)
+_outbox = table_of(OutboxEvent)
 _INSERT = insert(_outbox).returning(_outbox.c.id)
 
 

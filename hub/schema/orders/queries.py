@@ -51,7 +51,7 @@ class OrderQueries:
         info: AppInfo,
         first: int | None = 20,
         after: str | None = None,
-        status: OrderStatus | None = None,  # type: ignore[valid-type]
+        status: OrderStatus | None = None,
     ) -> OrderConnection | None:
         return await order_connection(info, first, after, status)
 

@@ -15,9 +15,9 @@ from hub.schema.customers.types import Customer
 from hub.schema.integration.loaders import sync_state
 from hub.schema.integration.types import SyncState
 
-OrderStatus = strawberry.enum(
-    DomainOrderStatus, name="OrderStatus", description="Where an order is in its lifecycle."
-)
+# strawberry.enum marks the domain's class itself (and returns it): one enum, usable as a type.
+OrderStatus = DomainOrderStatus
+strawberry.enum(OrderStatus, name="OrderStatus", description="Where an order is in its lifecycle.")
 StepStatus = strawberry.enum(
     DomainStepStatus, name="StepStatus", description="The state of one approval step."
 )
@@ -66,7 +66,7 @@ class TimelineEntry:
 class Order:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
     number: str = strawberry.field(description="The order number people quote, e.g. SO00000042.")
-    status: OrderStatus = strawberry.field(description="Lifecycle state.")  # type: ignore[valid-type]
+    status: OrderStatus = strawberry.field(description="Lifecycle state.")
     customer: Customer = strawberry.field(description="Who ordered.")
     lines: list[OrderLine] = strawberry.field(description="Priced lines; repeated SKUs merged.")
     note: str | None = strawberry.field(description="The buyer's note.")
