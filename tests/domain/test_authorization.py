@@ -21,6 +21,7 @@ from hub.domain.customers import services as customers
 from hub.domain.errors import DomainError, ErrorCode
 from hub.domain.integration import services as integration
 from hub.domain.inventory import services as inventory
+from hub.domain.orders import queries as orders
 from tests.support import Hub
 
 Call = Callable[[AsyncSession, Principal], Awaitable[Any]]
@@ -139,3 +140,21 @@ async def test_a_customer_user_sees_only_its_own_customer(hub: Hub) -> None:
         assert (await customers.get_customer(session, principal(Role.CUSTOMER, acme), acme)) is not None
         assert (await customers.get_customer(session, principal(Role.CUSTOMER, acme), beta)) is None
         assert (await customers.get_customer(session, principal(Role.FINANCE), beta)) is not None
+
+
+async def test_a_customer_user_cannot_page_or_count_another_customers_orders(hub: Hub) -> None:
+    # given two customers and a user of the first
+    await hub.standard()
+    acme, beta = hub.seeded.customers["ACME"], hub.seeded.customers["BETA"]
+    buyer = principal(Role.CUSTOMER, acme)
+    async with hub.db.read() as session:
+        # when the user pages its own customer's orders, it may
+        assert (await orders.list_orders(session, buyer, customer_id=acme)).items == []
+        assert await orders.count_orders(session, buyer, customer_id=acme) == 0
+        # then another customer's are refused, not answered empty
+        for call in (orders.list_orders, orders.count_orders):
+            with pytest.raises(DomainError) as refused:
+                await call(session, buyer, customer_id=beta)
+            assert refused.value.problems[0].code == ErrorCode.PERMISSION_DENIED
+        # and staff may page any customer's
+        assert await orders.count_orders(session, principal(Role.FINANCE), customer_id=beta) == 0

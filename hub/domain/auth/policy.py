@@ -3,7 +3,7 @@
 Services call :func:`require` (or :func:`allows`) with the caller and an :class:`Action`; the
 GraphQL layer holds no role checks of its own. ADMIN may do everything. Scoping to the caller's
 own customer (a customer user sees only its customer's data) is applied by each service's
-queries; this module answers only the question of roles.
+queries; :func:`sees_customer` is that rule for a service handed a customer id.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hub.domain.auth.models import Role
 from hub.domain.auth.principal import STAFF_ROLES, Principal
 from hub.domain.errors import DomainError
 
-__all__ = ["Action", "ROLES", "allows", "require"]
+__all__ = ["Action", "ROLES", "allows", "require", "require_customer", "sees_customer"]
 
 
 class Action(StrEnum):
@@ -76,3 +76,14 @@ def require(actor: Principal, action: Action) -> None:
             raise DomainError.denied("This is for staff only")
         names = ", ".join(sorted(r.value for r in roles - _ADMIN)) or Role.ADMIN.value
         raise DomainError.denied(f"This needs one of the roles: {names}")
+
+
+def sees_customer(actor: Principal, customer_id: int) -> bool:
+    """True when ``actor`` may see the customer's data: staff, or a user of that customer."""
+    return actor.is_staff or actor.customer_id == customer_id
+
+
+def require_customer(actor: Principal, customer_id: int) -> None:
+    """Raises: DomainError PERMISSION_DENIED unless :func:`sees_customer`."""
+    if not sees_customer(actor, customer_id):
+        raise DomainError.denied("This customer's data is not yours to see")

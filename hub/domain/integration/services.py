@@ -36,11 +36,6 @@ __all__ = [
 ]
 
 
-def _require_staff(actor: Principal) -> None:
-    """Raises: DomainError PERMISSION_DENIED unless ``actor`` may see integration state."""
-    require(actor, Action.INTEGRATION_VIEW)
-
-
 async def list_jobs(
     session: AsyncSession,
     actor: Principal,
@@ -55,7 +50,7 @@ async def list_jobs(
     Raises:
         DomainError: PERMISSION_DENIED for customers; INVALID for a bad ``first`` or cursor.
     """
-    _require_staff(actor)
+    require(actor, Action.INTEGRATION_VIEW)
     limit = check_first(first)
     after_id = decode_cursor("job", after)
     stmt = select(IntegrationJob)
@@ -81,7 +76,7 @@ async def count_jobs(
     Raises:
         DomainError: PERMISSION_DENIED for customers.
     """
-    _require_staff(actor)
+    require(actor, Action.INTEGRATION_VIEW)
     stmt = select(func.count()).select_from(IntegrationJob)
     if status is not None:
         stmt = stmt.where(IntegrationJob.status == status.value)
@@ -158,7 +153,7 @@ async def sync_states(
     Raises:
         DomainError: PERMISSION_DENIED for customers.
     """
-    _require_staff(actor)
+    require(actor, Action.INTEGRATION_VIEW)
     if not order_ids:
         return {}
     rows = (

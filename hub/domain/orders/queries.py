@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import Select, Update
 
+from hub.domain.auth.policy import require_customer
 from hub.domain.auth.principal import Principal
 from hub.domain.errors import DomainError
 from hub.domain.orders.models import Order, OrderStatus
@@ -60,11 +61,14 @@ async def list_orders(
     status: OrderStatus | None = None,
     customer_id: int | None = None,
 ) -> Page[Order]:
-    """Orders ``actor`` may see, newest first.
+    """Orders ``actor`` may see, newest first (of one customer's with ``customer_id``).
 
     Raises:
-        DomainError: INVALID for a bad ``first`` or cursor.
+        DomainError: PERMISSION_DENIED for another customer's ``customer_id``; INVALID for a bad
+            ``first`` or cursor.
     """
+    if customer_id is not None:
+        require_customer(actor, customer_id)
     limit = check_first(first)
     after_id = decode_cursor("order", after)
     stmt = visible(_full_order(), actor)
@@ -90,7 +94,13 @@ async def count_orders(
     status: OrderStatus | None = None,
     customer_id: int | None = None,
 ) -> int:
-    """How many orders :func:`list_orders` would page through."""
+    """How many orders :func:`list_orders` would page through.
+
+    Raises:
+        DomainError: PERMISSION_DENIED for another customer's ``customer_id``.
+    """
+    if customer_id is not None:
+        require_customer(actor, customer_id)
     stmt = visible(select(func.count()).select_from(Order), actor)
     if status is not None:
         stmt = stmt.where(Order.status == status.value)
