@@ -171,6 +171,20 @@ class Scenario:
             return None, bool(errors)
         return data, bool(errors)
 
+    @classmethod
+    def field_of(cls, status: int, body: bytes, st: PhaseStats, field: str) -> Any:
+        """The root ``field`` of a response (see :meth:`data_of`), or None after counting a
+        null one that came without GraphQL errors."""
+        data, had_errors = cls.data_of(status, body, st)
+        if data is None:
+            return None
+        value = data.get(field)
+        if value is None:
+            if not had_errors:
+                st.bad[f"{field} is null"] += 1
+            st.sample(f"{field} null: {body[:300]!r}")
+        return value
+
 
 class TypenameScenario(Scenario):
     name = "typename"
@@ -209,14 +223,8 @@ class ProductsScenario(Scenario):
         return self.gql.post(PRODUCTS_QUERY, variables, "Products", rng.choice(self.tokens)), search
 
     def check(self, status: int, body: bytes, ctx: Any, st: PhaseStats) -> None:
-        data, had_errors = self.data_of(status, body, st)
-        if data is None:
-            return
-        conn = data.get("products")
+        conn = self.field_of(status, body, st, "products")
         if conn is None:
-            if not had_errors:
-                st.bad["products is null"] += 1
-            st.sample(f"products null: {body[:300]!r}")
             return
         edges = conn["edges"]
         if len(edges) > 20:
@@ -249,14 +257,8 @@ class OrderScenario(Scenario):
         return self.gql.post(ORDER_MUTATION, {"input": {"lines": lines}}, "PlaceOrder", token), lines
 
     def check(self, status: int, body: bytes, ctx: Any, st: PhaseStats) -> None:
-        data, had_errors = self.data_of(status, body, st)
-        if data is None:
-            return
-        payload = data.get("orderCreate")
+        payload = self.field_of(status, body, st, "orderCreate")
         if payload is None:
-            if not had_errors:
-                st.bad["orderCreate is null"] += 1
-            st.sample(f"orderCreate null: {body[:300]!r}")
             return
         errors = payload.get("errors") or []
         for e in errors:
