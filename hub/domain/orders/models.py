@@ -44,9 +44,6 @@ class TimelineKind(StrEnum):
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
     SHIPPED = "SHIPPED"
-    STOCK_RESERVED = "STOCK_RESERVED"
-    STOCK_RELEASED = "STOCK_RELEASED"
-    NOTE = "NOTE"
 
 
 class Order(Base):
