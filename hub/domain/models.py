@@ -1,5 +1,6 @@
 """Imports every area's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
 
+from hub.domain.audit.models import AuditEntry
 from hub.domain.auth.models import Role, User
 from hub.domain.base import Base
 from hub.domain.catalog.models import Category, Product
@@ -17,6 +18,7 @@ from hub.domain.outbox.models import OutboxEvent, ProcessedEvent
 
 __all__ = [
     "ApprovalStep",
+    "AuditEntry",
     "Base",
     "Binding",
     "Category",

@@ -31,6 +31,8 @@ class User(Base):
         ForeignKey("customers.id", ondelete="RESTRICT"), index=True
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Tokens issued before this moment no longer count (a password change, a forced logout).
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property
