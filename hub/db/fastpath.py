@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["DriverRunner"]
@@ -78,10 +78,14 @@ class DriverRunner:
             dispatch.before_cursor_execute(sync, None, sql, args, None, False)
         try:
             rows: list[Any] = await apg.fetch(sql, *args)
+        # Parameters are hidden: they carry customers' notes and keys, and the error's text can
+        # reach a log (SQLAlchemy hides them only with the engine's hide_parameters).
         except asyncpg.IntegrityConstraintViolationError as e:
-            raise IntegrityError(sql, args, e) from e
+            raise IntegrityError(sql, args, e, hide_parameters=True) from e
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as e:
+            raise OperationalError(sql, args, e, hide_parameters=True) from e
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-            raise DBAPIError(sql, args, e) from e
+            raise DBAPIError(sql, args, e, hide_parameters=True) from e
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(sync, None, sql, args, None, False)
         return rows

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections import OrderedDict
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -150,12 +150,18 @@ def _wants(selected: list[Selection], path: tuple[str, ...]) -> bool:
 # on each call, about 40 µs for a catalog page. The answer depends only on the parsed document
 # (reused for identical query text by the parser cache) and the field's place in it, so it is
 # kept per operation node, response path (list indices left out) and ``path``: with no
-# interfaces or unions in the schema, a response path names one set of field nodes. The node is
-# kept in the value so that its id cannot be reused while the entry exists.
-_WANTS: OrderedDict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[OperationDefinitionNode, bool]] = (
-    OrderedDict()
-)
-_MAX_WANTS = 4096
+# interfaces or unions in the schema, a response path names one set of field nodes. An entry
+# lives as long as its operation node (a weak reference removes it when the parser cache lets
+# the document go), so the cache never keeps a document alive.
+_Answers = dict[tuple[tuple[str, ...], tuple[str, ...]], bool]
+_WANTS: dict[int, tuple[weakref.ref[OperationDefinitionNode], _Answers]] = {}
+
+
+def _forget(node_id: int) -> Callable[[object], None]:
+    def forget(_ref: object) -> None:
+        _WANTS.pop(node_id, None)
+
+    return forget
 
 
 def wants(info: AppInfo, *path: str) -> bool:
@@ -163,12 +169,12 @@ def wants(info: AppInfo, *path: str) -> bool:
 
     Directives are not evaluated: a field under ``@skip``/``@include`` counts as wanted."""
     operation = info.operation
-    key = (id(operation), tuple(k for k in info.path.as_list() if isinstance(k, str)), path)
-    hit = _WANTS.get(key)
-    if hit is not None and hit[0] is operation:
-        return hit[1]
-    found = _wants(info.selected_fields, path)
-    _WANTS[key] = (operation, found)
-    if len(_WANTS) > _MAX_WANTS:
-        _WANTS.popitem(last=False)
+    entry = _WANTS.get(id(operation))
+    if entry is None or entry[0]() is not operation:
+        entry = (weakref.ref(operation, _forget(id(operation))), {})
+        _WANTS[id(operation)] = entry
+    key = (tuple(k for k in info.path.as_list() if isinstance(k, str)), path)
+    found = entry[1].get(key)
+    if found is None:
+        found = entry[1][key] = _wants(info.selected_fields, path)
     return found

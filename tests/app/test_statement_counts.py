@@ -157,3 +157,18 @@ async def test_the_count_runs_only_where_total_count_is_selected(hub: Hub) -> No
         )
     assert data["products"] == {"totalCount": 5}
     assert sum("count(*)" in s for s in seen) == 1, seen
+
+
+async def test_the_answers_wants_keeps_do_not_keep_documents_alive(hub: Hub) -> None:
+    import gc
+
+    from hub.schema import common
+
+    # given a buyer who sends many distinct documents, more than the parser cache keeps (256)
+    await _many_products(hub, 1)
+    await _buyer(hub)
+    for i in range(300):
+        await hub.data(f"{{ products(first: 1) {{ totalCount }} n{i}: __typename }}", as_="acme")
+    gc.collect()
+    # then the answers of documents the parser cache let go are gone with them
+    assert 0 < len(common._WANTS) <= 256

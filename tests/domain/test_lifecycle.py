@@ -18,6 +18,7 @@ P, A = OrderStatus.PENDING_APPROVAL, OrderStatus.APPROVED
         (OrderAction.CANCEL, {P, A}, OrderStatus.CANCELLED),
         (OrderAction.CANCEL_OWN, {P}, OrderStatus.CANCELLED),
         (OrderAction.SHIP, {A}, OrderStatus.SHIPPED),
+        (OrderAction.SHIP_PART, {OrderStatus.SHIPPED}, OrderStatus.SHIPPED),
     ],
 )
 def test_each_action_moves_from_its_sources_to_its_target(

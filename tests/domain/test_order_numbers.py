@@ -13,6 +13,7 @@ from hub.domain.orders.numbers import (
     parse_order_reference,
     part_reference,
 )
+from hub.domain.validation import CODE_RE
 
 
 def test_an_order_number_is_so_and_the_id_zero_padded_to_eight_digits() -> None:
@@ -25,11 +26,13 @@ def test_ids_of_nine_digits_and_more_get_more_digits() -> None:
     assert format_order_number(MAX_ORDER_ID) == "SO2147483647"
     assert parse_order_reference("SO100000000") == OrderReference(100_000_000)
     assert parse_order_reference("SO2147483647-WH-SH") == OrderReference(MAX_ORDER_ID, "WH-SH")
+    assert parse_order_reference("SO00000042-WH/SH") == OrderReference(42, "WH/SH")
 
 
 @given(
     order_id=st.integers(1, MAX_ORDER_ID),
-    part=st.one_of(st.none(), st.from_regex(r"[A-Z0-9_.-]{1,12}", fullmatch=True)),
+    # every warehouse code the hub accepts (the codes parts are made of), "/" included
+    part=st.one_of(st.none(), st.from_regex(CODE_RE, fullmatch=True)),
 )
 def test_format_and_parse_round_trip(order_id: int, part: str | None) -> None:
     number = format_order_number(order_id)

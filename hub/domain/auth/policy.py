@@ -14,7 +14,7 @@ from hub.domain.auth.models import Role
 from hub.domain.auth.principal import STAFF_ROLES, Principal
 from hub.domain.errors import DomainError
 
-__all__ = ["Action", "ROLES", "allows", "require", "require_customer", "sees_customer"]
+__all__ = ["Action", "ROLES", "allows", "customer_scope", "require", "require_customer", "sees_customer"]
 
 
 class Action(StrEnum):
@@ -78,9 +78,18 @@ def require(actor: Principal, action: Action) -> None:
         raise DomainError.denied(f"This needs one of the roles: {names}")
 
 
+def customer_scope(actor: Principal) -> int | None:
+    """Whose data ``actor`` sees: None for every customer's (staff), else its own customer's id
+    (-1, which no customer has, for a customer user bound to none)."""
+    if allows(actor, Action.CUSTOMER_VIEW):
+        return None
+    return actor.customer_id or -1
+
+
 def sees_customer(actor: Principal, customer_id: int) -> bool:
     """True when ``actor`` may see the customer's data: staff, or a user of that customer."""
-    return actor.is_staff or actor.customer_id == customer_id
+    scope = customer_scope(actor)
+    return scope is None or scope == customer_id
 
 
 def require_customer(actor: Principal, customer_id: int) -> None:

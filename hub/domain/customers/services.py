@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.auth.policy import Action, allows, require
+from hub.domain.auth.policy import Action, require, sees_customer
 from hub.domain.auth.principal import Principal
 from hub.domain.customers.models import Customer, CustomerGroup
 from hub.domain.errors import DomainError
@@ -25,7 +25,7 @@ OPEN_STATUSES = (OrderStatus.PENDING_APPROVAL, OrderStatus.APPROVED, OrderStatus
 async def get_customer(session: AsyncSession, actor: Principal, customer_id: int) -> Customer | None:
     """The customer, or None when it does not exist or ``actor`` may not see it (staff see any,
     customer users their own)."""
-    if not (allows(actor, Action.CUSTOMER_VIEW) or actor.customer_id == customer_id):
+    if not sees_customer(actor, customer_id):
         return None
     return await session.get(Customer, customer_id)
 

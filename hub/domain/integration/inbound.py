@@ -29,8 +29,8 @@ from hub.domain.integration.models import InboundEvent, StockMark
 from hub.domain.inventory.models import Stock, Warehouse
 from hub.domain.inventory.services import consume_order
 from hub.domain.orders import events as order_events
-from hub.domain.orders.lifecycle import OrderAction, transition
-from hub.domain.orders.models import Order, OrderEvent, OrderStatus, TimelineKind
+from hub.domain.orders.lifecycle import RELEASED_TO_WAREHOUSE, OrderAction, move, transition
+from hub.domain.orders.models import Order, OrderEvent, TimelineKind
 from hub.domain.orders.numbers import parse_order_reference
 from hub.domain.outbox.kinds import EventKind
 from hub.domain.outbox.models import OutboxEvent
@@ -56,8 +56,6 @@ log = logging.getLogger("hub.domain.integration.inbound")
 INBOUND_KINDS = frozenset(
     {EventKind.INBOUND_SHIPMENT, EventKind.INBOUND_STOCK_DELTA, EventKind.INBOUND_STOCK_LEVELS}
 )
-# The states of an order whose goods the warehouse was asked to ship.
-PUSHED = frozenset({OrderStatus.APPROVED, OrderStatus.SHIPPED, OrderStatus.COMPLETED})
 
 
 # --- pure rules --------------------------------------------------------------------------------
@@ -90,7 +88,7 @@ def counted_by_shipment(delta: int, order_status: str | None) -> bool:
     """Whether a stock change is the goods of one of the hub's pushed orders leaving the
     warehouse (a decrease naming an APPROVED, SHIPPED or COMPLETED order): that order's
     shipment confirmation takes them out of on-hand stock, so the change is not applied."""
-    return delta < 0 and order_status in PUSHED
+    return delta < 0 and order_status in RELEASED_TO_WAREHOUSE
 
 
 def newer(as_of: datetime, last: datetime | None) -> bool:
@@ -162,19 +160,18 @@ async def apply_shipment(
     if parsed is None:
         return False
     order = await session.get(Order, parsed.order_id, with_for_update=True)
-    ship = transition(OrderAction.SHIP)
-    if order is None or not (ship.allows(order.status) or order.status == ship.target):
+    if order is None:
+        return False
+    first = transition(OrderAction.SHIP).allows(order.status)
+    if not (first or transition(OrderAction.SHIP_PART).allows(order.status)):
         return False
     warehouse_id = None
     if parsed.part:
         warehouse_id = await session.scalar(select(Warehouse.id).where(Warehouse.code == parsed.part))
         if warehouse_id is None:
             return False
-    first = ship.allows(order.status)
     if first:
-        order.status = ship.target.value
-        order.updated_at = utcnow()
-        await session.flush()
+        await move(session, order.id, OrderAction.SHIP)
     if not await consume_order(session, order.id, warehouse_id) and not first:
         return False  # this part was confirmed before
     units = sum(q for _, q in lines)

@@ -189,6 +189,3 @@ async def sync_states(
             operation=SyncOperation.CANCEL if cancels else SyncOperation.PUSH,
         )
     return states
-
-
-_ORDER_OPERATIONS = ("push_sales_order", "cancel_sales_order", "push_outbound", "cancel_outbound")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.auth.policy import Action, require
+from hub.domain.auth.policy import Action, customer_scope, require
 from hub.domain.auth.principal import Principal
 from hub.domain.base import utcnow
 from hub.domain.errors import DomainError, ErrorCode
@@ -34,8 +34,7 @@ async def _take(session: AsyncSession, actor: Principal, order_id: int, action: 
         DomainError: NOT_FOUND when it does not exist or ``actor`` may not see it;
             INVALID_TRANSITION when it is in a state ``action`` does not start from.
     """
-    customer_id = None if actor.is_staff else (actor.customer_id or -1)
-    if await move(session, order_id, action, customer_id=customer_id):
+    if await move(session, order_id, action, customer_id=customer_scope(actor)):
         return
     current = await session.scalar(visible(select(Order.status).where(Order.id == order_id), actor))
     if current is None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.domain.base import utcnow
 from hub.domain.orders.models import Order, OrderStatus
 
-__all__ = ["OrderAction", "TRANSITIONS", "Transition", "move", "transition"]
+__all__ = ["RELEASED_TO_WAREHOUSE", "TRANSITIONS", "OrderAction", "Transition", "move", "transition"]
 
 
 class OrderAction(StrEnum):
@@ -25,6 +25,7 @@ class OrderAction(StrEnum):
     CANCEL = "CANCEL"  # by staff
     CANCEL_OWN = "CANCEL_OWN"  # by the customer's own user: only before approval
     SHIP = "SHIP"  # the WMS confirmed the (first part of the) shipment
+    SHIP_PART = "SHIP_PART"  # a further warehouse's part of a split order: it stays SHIPPED
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,11 @@ TRANSITIONS: dict[OrderAction, Transition] = {
     OrderAction.CANCEL: Transition(frozenset({_P, _A}), OrderStatus.CANCELLED),
     OrderAction.CANCEL_OWN: Transition(frozenset({_P}), OrderStatus.CANCELLED),
     OrderAction.SHIP: Transition(frozenset({_A}), OrderStatus.SHIPPED),
+    OrderAction.SHIP_PART: Transition(frozenset({OrderStatus.SHIPPED}), OrderStatus.SHIPPED),
 }
+# The states of an order whose goods the warehouse was asked to ship (its stock changes for the
+# order are the hub's own shipments, see hub.domain.integration.inbound).
+RELEASED_TO_WAREHOUSE = frozenset({_A, OrderStatus.SHIPPED, OrderStatus.COMPLETED})
 
 
 def transition(action: OrderAction) -> Transition:

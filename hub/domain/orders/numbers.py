@@ -16,7 +16,9 @@ __all__ = ["MAX_ORDER_ID", "OrderReference", "format_order_number", "parse_order
 PREFIX = "SO"
 WIDTH = 8
 MAX_ORDER_ID = 2**31 - 1  # orders.id is a 32-bit integer
-_REFERENCE = re.compile(rf"{PREFIX}([0-9]{{{WIDTH},}})(?:-([A-Za-z0-9_.-]+))?")  # ASCII digits only
+# ASCII digits only; the part is any warehouse code the hub accepts (hub.domain.validation.CODE_RE,
+# "/" included), so every reference part_reference() makes parses back.
+_REFERENCE = re.compile(rf"{PREFIX}([0-9]{{{WIDTH},}})(?:-([A-Za-z0-9][A-Za-z0-9._/-]{{0,63}}))?")
 
 
 @dataclass(frozen=True, slots=True)

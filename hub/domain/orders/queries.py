@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import Select, Update
 
-from hub.domain.auth.policy import require_customer
+from hub.domain.auth.policy import customer_scope, require_customer
 from hub.domain.auth.principal import Principal
 from hub.domain.errors import DomainError
 from hub.domain.orders.models import Order, OrderStatus
@@ -34,9 +34,10 @@ def _full_order() -> Select[Order]:
 
 def visible(stmt: _Stmt, actor: Principal) -> _Stmt:
     """``stmt`` narrowed to the orders ``actor`` may see."""
-    if actor.is_staff:
+    scope = customer_scope(actor)
+    if scope is None:
         return stmt
-    return stmt.where(Order.customer_id == (actor.customer_id or -1))  # type: ignore[return-value]
+    return stmt.where(Order.customer_id == scope)  # type: ignore[return-value]
 
 
 async def get_order(session: AsyncSession, actor: Principal, order_id: int) -> Order | None:
