@@ -13,11 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
-from hub.domain.auth.models import Role
+from hub.domain.auth.models import Role, User
+from hub.domain.auth.principal import Principal
 from hub.domain.inventory.models import Reservation
+from hub.domain.orders import placement
 from hub.domain.orders.models import IdempotencyRecord, Order
+from hub.domain.pricing.quotes import LineInput
+from hub.schema.common import decode_id
 from tests.support import Hub
 
 ORDER = """mutation($lines: [OrderLineInput!]!, $key: String) {
@@ -151,3 +156,36 @@ async def test_the_database_agrees_with_a_replayed_order(hub: Hub) -> None:
     assert again == first
     async with hub.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+
+
+async def test_a_look_up_that_missed_a_just_committed_send_never_answers_differently(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an order placed with a key that took the last unit
+    await _one_unit_and_a_buyer(hub)
+    first = await hub.data(ORDER, {"lines": ONE, "key": "k"}, as_="buyer")
+    order_id = decode_id("Order", first["orderCreate"]["order"]["id"])
+    async with hub.db.read() as s:
+        user = await s.get(User, hub.seeded.users["buyer"])
+        assert user is not None
+        buyer = Principal(user.id, user.email, user.roles, user.customer_id)
+
+    # and a claim whose look-up misses it, as one whose snapshot predates that commit would
+    async def stale_claim(*_args: object) -> None:
+        return None
+
+    monkeypatch.setattr(placement, "_claim_key", stale_claim)
+    # when the key is sent again (the one unit is gone)
+    try:
+        async with hub.db.write() as session:
+            replay = await placement.create_order(
+                session, buyer, lines=[LineInput("ONE", 1)], idempotency_key="k"
+            )
+        outcome: object = replay.id
+    except placement.IdempotencyRace:
+        outcome = "race"  # the resolver runs it again, and the claim then finds the key
+    # then it answers the first order (PostgreSQL: looked up again under the lock) or is run
+    # again (SQLite: the key is recorded before the stock is checked), never INSUFFICIENT_STOCK
+    assert outcome == (order_id if not hub.db.is_sqlite else "race")
+    assert await hub.count(Order) == 1
+    assert await hub.stock("ONE") == [("W1", 1, 1)]
