@@ -1,5 +1,6 @@
-"""Placing an order: validation, idempotency, pricing, the all-or-nothing reservation of its stock,
-and the rows it writes, in the caller's transaction.
+"""Placing an order: validation, idempotency (what a key means, and its claim that makes concurrent
+resends of a key answer one order), pricing, the all-or-nothing reservation of its stock, and the
+rows it writes, in the caller's transaction.
 
 SQLite takes a Core statement per table and :func:`hub.domain.inventory.services.reserve`;
 PostgreSQL one statement (``_PLACE_PG``) whose allocation is generated from the same rule
