@@ -565,8 +565,16 @@ async def test_manager_approves_a_pending_order(hub: Hub) -> None:
     assert step["decidedAt"] is not None
     assert kinds(approved) == ["PLACED", "APPROVED"]
     assert await hub.reserved("SKU-A") == 2
-    # and reading it back shows the same
-    assert await read_order(hub, order["id"], as_="acme") == approved
+    # and reading it back shows the same to staff
+    assert await read_order(hub, order["id"], as_="manager") == approved
+    # and the buyer sees the manager as a role, without the internal comment
+    seen = await read_order(hub, order["id"], as_="acme")
+    assert seen is not None
+    assert (seen["approval"]["steps"][0]["decidedBy"], seen["approval"]["steps"][0]["comment"]) == (
+        "Sales manager",
+        None,
+    )
+    assert seen["timeline"][1]["message"] == "Approved by Sales manager"
 
 
 async def test_admin_may_approve(hub: Hub) -> None:

@@ -1,5 +1,6 @@
-"""Placing an order: validation, idempotency, pricing, the all-or-nothing reservation of its stock,
-and the rows it writes, in the caller's transaction.
+"""Placing an order: validation, idempotency (what a key means, and its claim that makes concurrent
+resends of a key answer one order), pricing, the all-or-nothing reservation of its stock, and the
+rows it writes, in the caller's transaction.
 
 SQLite takes a Core statement per table and :func:`hub.domain.inventory.services.reserve`;
 PostgreSQL one statement (``_PLACE_PG``) whose allocation is generated from the same rule
@@ -78,6 +79,83 @@ _INSERT_STEP = insert(table_of(ApprovalStep))
 _INSERT_EVENT = insert(table_of(OrderEvent))
 
 
+# What a key means, on both databases: a send of (user, key) first claims the key for its
+# transaction, then looks it up. Found: the send replays that order (or answers
+# IDEMPOTENCY_CONFLICT for another input). Not found: it places the order and records the key in
+# the same transaction, so a send that answered errors leaves the key free. A second send of the
+# key while the first is in flight waits for the first's transaction to end, then finds its order
+# (or the key still free), so it never reaches a different outcome, such as a shortage the first
+# order caused.
+# - SQLite: the claim is the write transaction itself (``BEGIN IMMEDIATE``): writers run one at a
+#   time, in any process, and the look-up is the transaction's first statement.
+# - PostgreSQL: a transaction-scoped advisory lock on (user, key), folded into the look-up:
+#   ``pg_try_advisory_xact_lock`` in the same statement, so an uncontended send costs no extra
+#   round trip. If another transaction holds it, the send waits for it (``pg_advisory_xact_lock``)
+#   and looks again in a new statement, whose snapshot sees what the holder committed.
+#   The look-up's own snapshot is taken a moment before its lock is granted; a holder that commits
+#   in that moment is invisible to it. That send then finds the key when it records it (unique
+#   violation: IdempotencyRace, the resolver runs it again and replays) or, when it would answer
+#   errors, by looking the key up again under the lock before answering (create_order).
+_LOOK_UP_PG = (
+    "SELECT request_hash, order_id FROM idempotency_keys WHERE user_id = $1::int AND key = $2::varchar"
+)
+_CLAIM_PG = """
+SELECT pg_try_advisory_xact_lock($3::bigint), k.request_hash, k.order_id
+FROM (SELECT 1) AS one
+LEFT JOIN idempotency_keys AS k ON k.user_id = $1::int AND k.key = $2::varchar"""
+_WAIT_PG = "SELECT pg_advisory_xact_lock($1::bigint)"
+
+
+def _key_lock(user_id: int, key: str) -> int:
+    """The advisory lock id of (user, key): 64 bits of its SHA-256, as a signed bigint (the same
+    in every process, unlike ``hash()``)."""
+    digest = hashlib.sha256(f"hub.idempotency\0{user_id}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _look_up_key(session: AsyncSession, user_id: int, key: str) -> tuple[str, int] | None:
+    """(request hash, order id) recorded for (user, key), or None."""
+    if is_postgresql(session):
+        rows = await (await driver(session)).fetch(_LOOK_UP_PG, [user_id, key])
+    else:
+        rows = list((await session.execute(_IDEMPOTENCY, {"user_id": user_id, "key": key})).all())
+    return (str(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+async def _claim_key(session: AsyncSession, user_id: int, key: str) -> tuple[str, int] | None:
+    """Hold (user, key) until the transaction ends, waiting while another send holds it; then
+    (request hash, order id) recorded for it, or None (see "What a key means" above)."""
+    if not is_postgresql(session):
+        return await _look_up_key(session, user_id, key)
+    run = await driver(session)
+    lock = _key_lock(user_id, key)
+    free, request_hash, order_id = (await run.fetch(_CLAIM_PG, [user_id, key, lock]))[0]
+    if free:
+        return None if order_id is None else (str(request_hash), int(order_id))
+    await run.fetch(_WAIT_PG, [lock])  # until the send holding it commits or rolls back
+    return await _look_up_key(session, user_id, key)
+
+
+async def _replay(
+    session: AsyncSession, actor: Principal, prior: tuple[str, int], request_hash: str
+) -> Order:
+    """The order a key produced, as it is now.
+
+    Raises:
+        DomainError: IDEMPOTENCY_CONFLICT when the key was used with another input.
+    """
+    if prior[0] != request_hash:
+        raise DomainError.one(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            "This idempotencyKey was already used with a different order",
+            "idempotencyKey",
+        )
+    replay = await get_order(session, actor, prior[1])
+    if replay is None:  # pragma: no cover - keys are per user; the order stays visible
+        raise DomainError.not_found("Order")
+    return replay
+
+
 async def _customer(session: AsyncSession, customer_id: int) -> Customer | None:
     rows = await _CUSTOMER.all(session, {"id": customer_id})
     return Customer(**dict(zip(_CUSTOMER_KEYS, rows[0], strict=True))) if rows else None  # read only
@@ -134,24 +212,38 @@ async def create_order(
     if problems:
         raise DomainError(problems)
 
-    request_hash = None
-    if idempotency_key is not None:
-        request_hash = _request_hash(customer_id, note, lines)
-        prior = (
-            await session.execute(_IDEMPOTENCY, {"user_id": actor.user_id, "key": idempotency_key})
-        ).first()
-        if prior is not None:
-            if prior[0] != request_hash:
-                raise DomainError.one(
-                    ErrorCode.IDEMPOTENCY_CONFLICT,
-                    "This idempotencyKey was already used with a different order",
-                    "idempotencyKey",
-                )
-            replay = await get_order(session, actor, prior[1])
-            if replay is None:  # pragma: no cover - keys are per user; the order stays visible
-                raise DomainError.not_found("Order")
-            return replay
+    if idempotency_key is None:
+        return await _place(session, actor, lines, note, customer_id, None, currency)
+    request_hash = _request_hash(customer_id, note, lines)
+    prior = await _claim_key(session, actor.user_id, idempotency_key)
+    if prior is not None:
+        return await _replay(session, actor, prior, request_hash)
+    key = (idempotency_key, request_hash)
+    if not is_postgresql(session):
+        return await _place(session, actor, lines, note, customer_id, key, currency)
+    try:
+        return await _place(session, actor, lines, note, customer_id, key, currency)
+    except DomainError:
+        # The claim's look-up ran on a snapshot taken just before its lock was granted: a send
+        # of this key that committed in between is invisible to it (see _CLAIM_PG). Looked up
+        # again now, under the lock, such a send's order is the answer, not these errors.
+        prior = await _look_up_key(session, actor.user_id, idempotency_key)
+        if prior is None:
+            raise
+        return await _replay(session, actor, prior, request_hash)
 
+
+async def _place(
+    session: AsyncSession,
+    actor: Principal,
+    lines: Sequence[LineInput],
+    note: str | None,
+    customer_id: int | None,
+    key: tuple[str, str] | None,
+    currency: str,
+) -> Order:
+    """Place the order (steps 3 to 9 of docs/architecture.md), recording ``key``
+    (idempotency key, request hash) with it."""
     customer = await _order_customer(session, actor, customer_id)
 
     priced = await price_lines(session, customer.id, lines)
@@ -207,8 +299,8 @@ async def create_order(
     }
     pg = is_postgresql(session)
     if pg:
-        key = None if request_hash is None else (actor.user_id, idempotency_key, request_hash)
-        order_id = await _place_pg(session, row, priced, line_rows, step, placed, key)  # type: ignore[arg-type]
+        pg_key = None if key is None else (actor.user_id, *key)
+        order_id = await _place_pg(session, row, priced, line_rows, step, placed, pg_key)
     else:
         order_id = (await session.execute(_INSERT_ORDER, row)).scalar_one()
     for child in (*line_rows, step, placed):
@@ -227,11 +319,11 @@ async def create_order(
     await session.execute(_INSERT_EVENT, [placed])
     # Key and event go in before the stock rows are locked: locks are held as briefly as
     # possible, and a request that lost a key race fails before it locks anything.
-    if idempotency_key is not None and request_hash is not None:
-        try:  # the unique (user, key) decides a race; the caller's transaction rolls back
+    if key is not None:
+        try:  # a backstop: the claim serialises sends of one key, the unique (user, key) too
             await session.execute(
                 insert(table_of(IdempotencyRecord)),
-                [{"user_id": actor.user_id, "key": idempotency_key, "request_hash": request_hash,
+                [{"user_id": actor.user_id, "key": key[0], "request_hash": key[1],
                   "order_id": order.id, "created_at": now}],
             )  # fmt: skip
         except IntegrityError:

@@ -4,6 +4,7 @@ import strawberry
 
 from hub.domain.errors import DomainError
 from hub.domain.orders.placement import IdempotencyRace, create_order
+from hub.domain.orders.viewing import order_views
 from hub.domain.pricing.quotes import LineInput
 from hub.schema.common import AppInfo, decode_id, errors_of
 from hub.schema.orders.inputs import OrderLineInput
@@ -49,9 +50,10 @@ class OrderCreateMutation:
                         idempotency_key=idempotency_key,
                         currency=info.context.currency,
                     )
+                    (view,) = await order_views(session, p, [order])
             except DomainError as e:
                 return OrderPayload(order=None, errors=errors_of(e))
             except IdempotencyRace:
                 continue  # the winner has committed: the next attempt replays its order
-            return OrderPayload(order=Order.of(order, info.context.currency), errors=[])
+            return OrderPayload(order=Order.of(order, info.context.currency, view), errors=[])
         raise RuntimeError("idempotency key race did not settle")

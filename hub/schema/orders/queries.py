@@ -5,6 +5,7 @@ import strawberry
 from hub.domain.errors import DomainError
 from hub.domain.orders.models import OrderStatus as DomainOrderStatus
 from hub.domain.orders.queries import count_orders, get_order, list_orders
+from hub.domain.orders.viewing import order_views
 from hub.domain.pagination import encode_cursor
 from hub.schema.common import AppInfo, PageInfo, decode_id, denied_as_null, wants
 from hub.schema.orders.types import Order, OrderConnection, OrderEdge, OrderStatus
@@ -30,11 +31,15 @@ async def order_connection(
                 if wants(info, "totalCount")
                 else None
             )
+            views = await order_views(session, p, page.items)
     except DomainError as e:
         denied_as_null(e)
         return None
     c = info.context.currency
-    edges = [OrderEdge(node=Order.of(o, c), cursor=encode_cursor("order", o.id)) for o in page.items]
+    edges = [
+        OrderEdge(node=Order.of(o, c, v), cursor=encode_cursor("order", o.id))
+        for o, v in zip(page.items, views, strict=True)
+    ]
     return OrderConnection(
         edges=edges,
         page_info=PageInfo.of(edges, page),
@@ -62,4 +67,7 @@ class OrderQueries:
             return None
         async with info.context.db.read() as session:
             o = await get_order(session, p, pk)
-        return None if o is None else Order.of(o, info.context.currency)
+            if o is None:
+                return None
+            (view,) = await order_views(session, p, [o])
+        return Order.of(o, info.context.currency, view)

@@ -8,6 +8,7 @@ from hub.domain.orders.models import Order as OrderModel
 from hub.domain.orders.models import OrderStatus as DomainOrderStatus
 from hub.domain.orders.models import StepStatus as DomainStepStatus
 from hub.domain.orders.models import TimelineKind as DomainTimelineKind
+from hub.domain.orders.viewing import OrderView
 from hub.schema.auth.types import Role
 from hub.schema.catalog.types import PriceRule
 from hub.schema.common import AppInfo, Money, PageInfo, encode_id, money
@@ -41,9 +42,15 @@ class ApprovalStep:
     name: str = strawberry.field(description="What the step is, e.g. Sales manager approval.")
     role: Role = strawberry.field(description="The role that decides it.")  # type: ignore[valid-type]
     status: StepStatus = strawberry.field(description="Pending, approved, rejected or skipped.")  # type: ignore[valid-type]
-    decided_by: str | None = strawberry.field(description="Email of who decided it.")
+    decided_by: str | None = strawberry.field(
+        description="Who decided it: staff see the e-mail address; a customer's users see their own "
+        "colleagues' addresses and staff as the role they acted in, e.g. Sales manager."
+    )
     decided_at: datetime | None = strawberry.field(description="When it was decided.")
-    comment: str | None = strawberry.field(description="The decider's comment or reason.")
+    comment: str | None = strawberry.field(
+        description="The decider's comment or reason. An approval's comment is internal: null for "
+        "a customer's users; a rejection's reason is shown to them."
+    )
     due_at: datetime | None = strawberry.field(description="When the step should be decided by.")
 
 
@@ -59,7 +66,10 @@ class Approval:
 class TimelineEntry:
     at: datetime = strawberry.field(description="When it happened (UTC).")
     kind: TimelineKind = strawberry.field(description="What happened.")  # type: ignore[valid-type]
-    message: str = strawberry.field(description="A sentence for people.")
+    message: str = strawberry.field(
+        description="A sentence for people. A customer's users see staff as a role, never an e-mail "
+        "address, and no approval comment."
+    )
 
 
 @strawberry.type(description="A customer's order.")
@@ -96,19 +106,21 @@ class Order:
         return await sync_state(info, self.pk, "wms")
 
     @classmethod
-    def of(cls, o: OrderModel, currency: str) -> Order:
+    def of(cls, o: OrderModel, currency: str, view: OrderView) -> Order:
+        """``o`` as the caller sees it: ``view`` has its people and comments for the caller
+        (:func:`hub.domain.orders.viewing.order_views`)."""
         cur = o.currency or currency
         steps = [
             ApprovalStep(
                 name=s.name,
                 role=s.role,
                 status=s.status,
-                decided_by=s.decided_by,
+                decided_by=v.decided_by,
                 decided_at=s.decided_at,
-                comment=s.comment,
+                comment=v.comment,
                 due_at=s.due_at,
             )
-            for s in o.steps
+            for s, v in zip(o.steps, view.steps, strict=True)
         ]
         current = next((s.name for s in o.steps if s.status == DomainStepStatus.PENDING), None)
         return cls(
@@ -138,7 +150,8 @@ class Order:
             updated_at=o.updated_at,
             approval=Approval(current_step=current, steps=steps),
             timeline=[
-                TimelineEntry(at=e.at, kind=DomainTimelineKind(e.kind), message=e.message) for e in o.events
+                TimelineEntry(at=e.at, kind=DomainTimelineKind(e.kind), message=e.message)
+                for e in view.timeline
             ],
         )
 
