@@ -25,6 +25,7 @@ from hub.domain.integration.models import (
 )
 from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
+from hub.domain.validation import check_clean
 
 __all__ = [
     "SyncOperation",
@@ -57,6 +58,7 @@ async def list_jobs(
     if status is not None:
         stmt = stmt.where(IntegrationJob.status == status.value)
     if role is not None:
+        check_clean(role, "role")
         stmt = stmt.where(IntegrationJob.role == role)
     if after_id is not None:
         if not after_id.isdigit() or not 0 < int(after_id) < 2**31:
@@ -81,6 +83,7 @@ async def count_jobs(
     if status is not None:
         stmt = stmt.where(IntegrationJob.status == status.value)
     if role is not None:
+        check_clean(role, "role")
         stmt = stmt.where(IntegrationJob.role == role)
     return int(await session.scalar(stmt) or 0)
 
