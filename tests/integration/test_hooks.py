@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
 from hub.db import Database
+from hub.domain.base import utcnow
+from hub.domain.integration.inbound import record_inbound
 from hub.domain.integration.models import InboundEvent
 from hub.domain.outbox.models import OutboxEvent
+from hub.domain.outbox.publishing import MAX_PUBLISHES, unpublish_unhandled
 from hub.settings import Settings
 from tests.fakes.qimen import FakeQimen
 from tests.integration.support import drain, hub_with
@@ -404,3 +408,77 @@ async def test_a_memory_shipment_outside_the_bounds_is_refused(hub: Hub, change:
     response = await hub.client.post("/hooks/wms.snapshots", content=body, headers=headers)
     assert response.status_code == 400, response.text
     assert await counts(hub) == before
+
+
+async def test_a_recorded_event_that_can_never_apply_is_dead_lettered_where_staff_see_it(hub: Hub) -> None:
+    # given a stock change of 10^20 recorded before the hook checked the bounds
+    async with hub.db.write() as s:
+        delta = {"role": "wms", "sku": "SKU-B", "warehouse": "W1", "delta": 10**20, "order": None}
+        await record_inbound(s, "wms", [("CHG-OLD", "stock_delta", delta)])
+    # when the events are delivered
+    outcomes = await drain(hub.db)
+    # then its handler does not fail (nothing to retry for ever), the stock is unchanged
+    assert "handler-failed" not in outcomes
+    assert await hub.stock("SKU-B") == [("W1", 100, 0)]
+    async with hub.db.read() as s:
+        assert (
+            await s.scalar(select(OutboxEvent.handled_at).where(OutboxEvent.kind == "inbound.stock_delta"))
+            is not None
+        )
+    # and staff find it among the FAILED integration jobs, with the reason
+    data = await hub.data(
+        '{ integrationJobs(status: FAILED, role: "wms") { edges { node { id operation entity status lastError } } } }',
+        as_="admin",
+    )
+    [job] = [e["node"] for e in data["integrationJobs"]["edges"]]
+    assert job["operation"] == "apply_inbound" and job["entity"] == "event" and job["status"] == "FAILED"
+    assert job["lastError"].startswith("inbound.stock_delta can never apply: quantity must be an integer")
+    # and it cannot be run again (the sender must send it corrected)
+    data = await hub.data(
+        "mutation($id: ID!) { integrationJobRetry(id: $id) { errors { code } job { status } } }",
+        {"id": job["id"]},
+        as_="admin",
+    )
+    assert data["integrationJobRetry"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+
+
+async def test_an_event_published_the_maximum_times_is_not_republished_at_a_restart(hub: Hub) -> None:
+    # given an event whose handler kept failing: published MAX_PUBLISHES times, never handled
+    async with hub.db.write() as s:
+        [stuck] = await record_inbound(
+            s,
+            "wms",
+            [
+                (
+                    "CHG-STUCK",
+                    "stock_delta",
+                    {"role": "wms", "sku": "SKU-B", "warehouse": "W1", "delta": 1, "order": None},
+                )
+            ],
+        )
+        [fresh] = await record_inbound(
+            s,
+            "wms",
+            [
+                (
+                    "CHG-FRESH",
+                    "stock_delta",
+                    {"role": "wms", "sku": "SKU-B", "warehouse": "W1", "delta": 1, "order": None},
+                )
+            ],
+        )
+        await s.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == stuck)
+            .values(published_at=utcnow(), attempts=MAX_PUBLISHES)
+        )
+        await s.execute(
+            update(OutboxEvent).where(OutboxEvent.id == fresh).values(published_at=utcnow(), attempts=1)
+        )
+    # when the embedded runtime restarts
+    async with hub.db.write() as s:
+        assert await unpublish_unhandled(s) == 1
+    # then only the other one is published again
+    async with hub.db.read() as s:
+        assert await s.scalar(select(OutboxEvent.published_at).where(OutboxEvent.id == stuck)) is not None
+        assert await s.scalar(select(OutboxEvent.published_at).where(OutboxEvent.id == fresh)) is None

@@ -93,7 +93,8 @@ async def retry_job(session: AsyncSession, actor: Principal, job_id: int) -> Int
     cause has been fixed. Its last error stays until the next attempt replaces it.
 
     Raises:
-        DomainError: PERMISSION_DENIED unless ADMIN; NOT_FOUND; INVALID_TRANSITION unless FAILED.
+        DomainError: PERMISSION_DENIED unless ADMIN; NOT_FOUND; INVALID_TRANSITION unless FAILED,
+            or for an inbound event that can never apply (operation ``apply_inbound``).
     """
     require(actor, Action.INTEGRATION_RETRY)
     job = await session.get(IntegrationJob, job_id, with_for_update=True)
@@ -102,6 +103,12 @@ async def retry_job(session: AsyncSession, actor: Principal, job_id: int) -> Int
     if job.status != JobStatus.FAILED:
         raise DomainError.one(
             ErrorCode.INVALID_TRANSITION, f"Only FAILED jobs can be retried; this one is {job.status}", "id"
+        )
+    if job.operation == "apply_inbound":  # hub.domain.integration.inbound.APPLY_INBOUND
+        raise DomainError.one(
+            ErrorCode.INVALID_TRANSITION,
+            "An inbound event that can never apply cannot be run again; the sender must send it corrected",
+            "id",
         )
     now = utcnow()
     job.status = JobStatus.PENDING.value
