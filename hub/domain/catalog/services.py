@@ -27,7 +27,7 @@ from hub.domain.inventory.rules import available_total_sql
 from hub.domain.money import parse_amount
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
 from hub.domain.pricing.services import PriceBook, load_price_book
-from hub.domain.validation import check_clean, check_code, check_text
+from hub.domain.validation import UNSAFE_TEXT, check_clean, check_code, check_text
 
 __all__ = [
     "CatalogPage",
@@ -176,6 +176,8 @@ async def get_product(
     if product_id is not None:
         stmt = stmt.where(Product.id == product_id)
     if sku is not None:
+        if UNSAFE_TEXT.search(sku):
+            return None  # no SKU has one (check_code)
         stmt = stmt.where(Product.sku == sku)
     if product_id is None and sku is None:
         return None
