@@ -237,7 +237,9 @@ async def test_a_nul_hidden_in_a_cursor_is_an_invalid_cursor(hub: Hub) -> None:
     for field, kind in (("products", "sku"), ("customers", "code")):
         cursor = base64.urlsafe_b64encode(f"{kind}:A\x00".encode()).decode().rstrip("=")
         # when a page after it is asked for
-        body = await hub.gql(f'{{ {field}(after: "{cursor}") {{ pageInfo {{ hasNextPage }} }} }}', as_="admin")
+        body = await hub.gql(
+            f'{{ {field}(after: "{cursor}") {{ pageInfo {{ hasNextPage }} }} }}', as_="admin"
+        )
         # then it is refused as an invalid cursor, not a masked internal error
         assert body["data"] == {field: None} or body["data"] is None
         assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID"], body
