@@ -54,19 +54,20 @@ def unsafe_error(where: str, nodes: Any = None) -> GraphQLError:
 
 def unsafe_path(value: Any, path: str) -> str | None:
     """Where in ``value`` (JSON: dicts, lists, strings, numbers) the first unsafe string is,
-    as ``path`` followed by keys and indexes joined by dots; None when there is none."""
-    if isinstance(value, str):
-        return path if UNSAFE_TEXT.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = unsafe_path(key, f"{path}.<key>") or unsafe_path(item, f"{path}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            found = unsafe_path(item, f"{path}.{n}")
-            if found:
-                return found
+    as ``path`` followed by keys and indexes joined by dots; None when there is none. Iterative:
+    a deeply nested body cannot exhaust the stack."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if UNSAFE_TEXT.search(item):
+                return where
+        elif isinstance(item, dict):
+            children = [(v, f"{where}.{k}") for k, v in item.items()]
+            children += [(k, f"{where}.<key>") for k in item]
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend(reversed([(v, f"{where}.{n}") for n, v in enumerate(item)]))
     return None
 
 
