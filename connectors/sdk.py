@@ -23,6 +23,7 @@ them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -40,7 +41,15 @@ __all__ = [
     "SecretStr",
     "StockLevel",
     "TransientError",
+    "UNSAFE_TEXT",
 ]
+
+# Characters no text crossing the hub's edges may carry, whichever way it goes: NUL (PostgreSQL
+# text cannot hold it), the other C0 controls except tab, line feed and carriage return (XML 1.0,
+# which Qimen and NAV speak, cannot carry them either), and lone UTF-16 surrogates (GraphQL's
+# ``\uD800`` escape makes them; they have no UTF-8 encoding). The hub's GraphQL layer, its
+# domain text checks and the WMS callback bounds all use this one definition.
+UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 class ConnectorError(Exception):

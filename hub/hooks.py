@@ -2,7 +2,10 @@
 
 1. The connector verifies the signature (and the timestamp, where the scheme has one) on the
    raw body before anything is parsed: a failure is **401** and nothing is written.
-2. It parses the body (XML without entity expansion, JSON); a body it cannot use is **400**.
+2. It parses the body (XML without entity expansion, JSON); a body it cannot use, or one that
+   reports values outside the WMS bounds (:func:`connectors.wms.check_callback`: quantities,
+   lengths, control characters; checked again here whatever the connector did), is **400**
+   and nothing is written.
 3. Each event is recorded once, by the sender's own event id (unique per role), in the same
    transaction as the outbox event that will apply it; a replayed event records nothing and is
    answered with success, as the sender expects.
@@ -21,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.wms import InvalidCallback, UnauthenticCallback
+from connectors.wms import InvalidCallback, UnauthenticCallback, check_callback
 from hub.db import Database
 from hub.domain.base import utcnow
 from hub.domain.integration.inbound import inbound_payloads, record_inbound
@@ -30,8 +33,6 @@ from hub.integration import IntegrationConfig
 __all__ = ["Hooks"]
 
 log = logging.getLogger("hub.hooks")
-
-MAX_EVENT_ID = 200  # inbound_events.event_id
 
 
 class Hooks:
@@ -71,7 +72,7 @@ class Hooks:
         query = dict(request.query_params)
         headers = dict(request.headers)
         try:
-            events = connector.parse_callback(query, headers, body, utcnow())
+            events = check_callback(connector.parse_callback(query, headers, body, utcnow()))
         except UnauthenticCallback as e:
             log.warning("hook %s: refused a callback: %s", role, e.message)
             return self._answer(connector, False, e.message, 401)
@@ -82,11 +83,6 @@ class Hooks:
             log.exception("hook %s: the connector failed to read a callback", role)
             return self._answer(connector, False, "could not be processed; try again later", 503)
         payloads = inbound_payloads(events)
-        for event_id, _kind, _payload in payloads:
-            if not event_id or len(event_id) > MAX_EVENT_ID or "\x00" in event_id:
-                return self._answer(
-                    connector, False, f"event ids must be 1 to {MAX_EVENT_ID} characters", 400
-                )
         recorded: list[int] = []
         for attempt in (1, 2):
             try:

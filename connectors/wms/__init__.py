@@ -6,18 +6,32 @@ Built-ins (Qimen, and ``memory`` for trials) and third-party connectors implemen
 :meth:`parse_callback` (Qimen signs its query parameters together with the body),
 which verifies the signature (and the timestamp, where the scheme has one) **before** it parses
 anything, and raises :class:`InvalidCallback` when either is wrong.
+
+Every callback is held to the same bounds, whoever parsed it (:func:`check_callback`; the hub
+applies it again to whatever a connector returns): quantities are integers within
+±:data:`MAX_QUANTITY` (shipped quantities and stock levels not negative), SKUs, warehouse codes,
+references and event ids of bounded length and free of :data:`connectors.sdk.UNSAFE_TEXT`. A
+callback outside them is refused whole (the hub answers 400 and records nothing) rather than
+accepted and then failing for ever when it is applied.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from connectors.sdk import Connector, ConnectorError, ExternalRef, StockLevel
+from connectors.sdk import UNSAFE_TEXT, Connector, ConnectorError, ExternalRef, StockLevel
 
 __all__ = [
+    "MAX_CODE",
+    "MAX_EVENT_ID",
+    "MAX_QUANTITY",
+    "MAX_REFERENCE",
+    "MAX_SKU",
+    "MAX_TEXT",
     "InvalidCallback",
     "UnauthenticCallback",
     "OutboundLine",
@@ -29,7 +43,18 @@ __all__ = [
     "StockReport",
     "WmsConnector",
     "WmsEvent",
+    "check_callback",
+    "parse_quantity",
 ]
+
+# The bounds of what a WMS may report (the hub's columns and rules behind each).
+MAX_QUANTITY = 1_000_000_000  # stock on hand (hub.domain.inventory.services), |delta|, a shipped line
+MAX_SKU = 64  # products.sku
+MAX_CODE = 40  # warehouses.code
+MAX_REFERENCE = 64  # the hub's order references: SO + digits (+ -<warehouse code>)
+MAX_EVENT_ID = 200  # inbound_events.event_id (Qimen outBizCode)
+MAX_TEXT = 200  # carrier and tracking number, shown on the order's timeline
+_INTEGER = re.compile(r"[+-]?[0-9]{1,10}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +122,73 @@ class InvalidCallback(ConnectorError):
 
 class UnauthenticCallback(InvalidCallback):
     """A callback whose signature or timestamp does not verify (the hub answers 401)."""
+
+
+def parse_quantity(text: str | None, field: str = "quantity") -> int:
+    """A quantity written as text (XML): an optional sign and at most ten decimal digits, within
+    ±:data:`MAX_QUANTITY` (the sign is :func:`check_callback`'s to judge).
+
+    Raises:
+        InvalidCallback: anything else (``1e20``, ``1.5``, ``1_000``, 10^20, blank).
+    """
+    value = (text or "").strip()
+    if not _INTEGER.fullmatch(value) or abs(int(value)) > MAX_QUANTITY:
+        raise InvalidCallback(f"{field} must be an integer between -{MAX_QUANTITY} and {MAX_QUANTITY}")
+    return int(value)
+
+
+def _text(value: object, field: str, max_len: int, *, required: bool = True) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or not (1 if required else 0) <= len(value) <= max_len:
+        raise InvalidCallback(f"{field} must be 1 to {max_len} characters")
+    if UNSAFE_TEXT.search(value):
+        raise InvalidCallback(f"{field} must not contain NUL or control characters")
+
+
+def _quantity(value: object, field: str, *, signed: bool = False) -> None:
+    low = -MAX_QUANTITY if signed else 0
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_QUANTITY:
+        raise InvalidCallback(f"{field} must be an integer between {low} and {MAX_QUANTITY}")
+
+
+def _moment(value: object, field: str) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidCallback(f"{field} must be a date and time with a time zone")
+
+
+def check_callback(events: Sequence[WmsEvent]) -> list[WmsEvent]:
+    """``events`` unchanged if every one of them is within the bounds above.
+
+    Raises:
+        InvalidCallback: naming the first value outside them.
+    """
+    for event in events:
+        _text(event.event_id, "event id", MAX_EVENT_ID)
+        if isinstance(event, ShipmentConfirmed):
+            _text(event.reference, "reference", MAX_REFERENCE)
+            _moment(event.shipped_at, "shipped at")
+            _text(event.carrier, "carrier", MAX_TEXT, required=False)
+            _text(event.tracking_number, "tracking number", MAX_TEXT, required=False)
+            for line in event.lines:
+                _text(line.sku, "sku", MAX_SKU)
+                _quantity(line.quantity, "quantity")
+        elif isinstance(event, StockChanged):
+            _text(event.warehouse_code, "warehouse code", MAX_CODE)
+            _text(event.sku, "sku", MAX_SKU)
+            _quantity(event.delta, "quantity", signed=True)
+            _moment(event.changed_at, "change time")
+            _text(event.order_code, "order code", MAX_REFERENCE, required=False)
+        elif isinstance(event, StockReport):
+            _text(event.warehouse_code, "warehouse code", MAX_CODE)
+            _moment(event.as_of, "as of")
+            for level in event.levels:
+                _text(level.sku, "sku", MAX_SKU)
+                _text(level.warehouse_code, "warehouse code", MAX_CODE)
+                _quantity(level.on_hand, "on hand")
+        else:
+            raise InvalidCallback(f"unknown event {type(event).__name__}")
+    return list(events)
 
 
 @runtime_checkable

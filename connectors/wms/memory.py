@@ -2,7 +2,8 @@
 
 Outbound orders live until the process stops; pushes are idempotent by reference. Callbacks are
 JSON signed with HMAC-SHA256 of the body under ``secret`` (hex in header ``X-Memory-Signature``),
-so the inbound path can be tried without a real warehouse.
+so the inbound path can be tried without a real warehouse. Quantities must be JSON integers
+(``1.5``, ``"3"`` and ``true`` are refused), within :func:`connectors.wms.check_callback`'s bounds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from connectors.wms import (
     StockReport,
     UnauthenticCallback,
     WmsEvent,
+    check_callback,
 )
 
 __all__ = ["MemoryWms"]
@@ -29,6 +31,18 @@ __all__ = ["MemoryWms"]
 
 class MemoryWmsSettings(ConnectorSettings):
     secret: SecretStr = SecretStr("memory")
+
+
+def _integer(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidCallback(f"{field} must be an integer")
+    return value
+
+
+def _string(value: object, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidCallback(f"{field} must be a string")
+    return str(value)
 
 
 class MemoryWms:
@@ -78,21 +92,37 @@ class MemoryWms:
         try:
             doc = json.loads(body)
             if doc["type"] == "shipment":
-                return [
-                    ShipmentConfirmed(
-                        str(doc["id"]),
-                        str(doc["reference"]),
-                        datetime.fromisoformat(doc["shippedAt"]),
-                        tuple(ShippedLine(str(x["sku"]), int(x["quantity"])) for x in doc["lines"]),
-                    )
-                ]
+                return check_callback(
+                    [
+                        ShipmentConfirmed(
+                            _string(doc["id"], "id"),
+                            _string(doc["reference"], "reference"),
+                            datetime.fromisoformat(doc["shippedAt"]),
+                            tuple(
+                                ShippedLine(_string(x["sku"], "sku"), _integer(x["quantity"], "quantity"))
+                                for x in doc["lines"]
+                            ),
+                        )
+                    ]
+                )
             if doc["type"] == "stock":
                 at = datetime.fromisoformat(doc["asOf"])
                 levels = tuple(
-                    StockLevel(str(x["sku"]), str(doc["warehouse"]), int(x["onHand"]), at)
+                    StockLevel(
+                        _string(x["sku"], "sku"),
+                        _string(doc["warehouse"], "warehouse"),
+                        _integer(x["onHand"], "onHand"),
+                        at,
+                    )
                     for x in doc["levels"]
                 )
-                return [StockReport(str(doc["id"]), str(doc["warehouse"]), at, levels)]
+                return check_callback(
+                    [
+                        StockReport(
+                            _string(doc["id"], "id"), _string(doc["warehouse"], "warehouse"), at, levels
+                        )
+                    ]
+                )
         except (ValueError, KeyError, TypeError) as e:
             raise InvalidCallback(f"malformed callback ({type(e).__name__})") from None
         raise InvalidCallback("unknown callback type")

@@ -17,7 +17,8 @@ is permanent, except the codes in ``retry_codes`` (transient) and, for cancel, t
 
 In (WMS → hub), :meth:`QimenWms.parse_callback`: the MD5 signature over the query parameters and
 the raw body is checked first (constant time), then the timestamp (±300 s), then the XML is
-parsed without entity expansion or external entities (defusedxml):
+parsed without entity expansion or external entities (defusedxml), and what it says is held to
+:func:`connectors.wms.check_callback`'s bounds (quantities by :func:`connectors.wms.parse_quantity`):
 ``taobao.qimen.deliveryorder.confirm`` gives a :class:`ShipmentConfirmed` (event id =
 ``outBizCode``), ``taobao.qimen.stockchange.report`` one :class:`StockChanged` per item. Qimen
 timestamps are Beijing time (UTC+8).
@@ -53,6 +54,8 @@ from connectors.wms import (
     StockChanged,
     UnauthenticCallback,
     WmsEvent,
+    check_callback,
+    parse_quantity,
 )
 
 __all__ = ["QimenWms"]
@@ -230,9 +233,9 @@ class QimenWms:
         try:
             root = fromstring(body)
             if method == CONFIRM:
-                return [self._confirmation(root, sent)]
+                return check_callback([self._confirmation(root, sent)])
             if method == STOCK_CHANGE:
-                return self._stock_changes(root)
+                return check_callback(self._stock_changes(root))
         except DefusedXmlException:
             raise InvalidCallback("XML with entities or DTDs refused") from None
         except (ET.ParseError, ValueError) as e:
@@ -251,7 +254,7 @@ class QimenWms:
             tracking = tracking or _text(package, "expressCode")
             for item in package.iterfind("items/item"):
                 sku = _required(item, "itemCode")
-                totals[sku] = totals.get(sku, 0) + int(_required(item, "quantity"))
+                totals[sku] = totals.get(sku, 0) + parse_quantity(_text(item, "quantity"))
         confirmed = _text(order, "orderConfirmTime")
         shipped_at = datetime.strptime(confirmed, TIME_FORMAT).replace(tzinfo=BEIJING) if confirmed else sent
         return ShipmentConfirmed(
@@ -273,7 +276,7 @@ class QimenWms:
                     event_id=_required(item, "outBizCode"),
                     warehouse_code=_required(item, "warehouseCode"),
                     sku=_required(item, "itemCode"),
-                    delta=int(_required(item, "quantity")),
+                    delta=parse_quantity(_text(item, "quantity")),
                     changed_at=changed.astimezone(UTC),
                     order_code=_text(item, "orderCode"),
                 )

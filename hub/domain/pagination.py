@@ -7,6 +7,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from connectors.sdk import UNSAFE_TEXT
 from hub.domain.errors import DomainError
 
 __all__ = ["MAX_PAGE", "Page", "check_first", "decode_cursor", "encode_cursor"]
@@ -52,6 +53,6 @@ def decode_cursor(kind: str, cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise DomainError.invalid("after is not a valid cursor", "after") from None
     prefix, sep, value = raw.partition(":")
-    if prefix != kind or not sep:
+    if prefix != kind or not sep or UNSAFE_TEXT.search(value):  # a NUL hidden in base64, too
         raise DomainError.invalid("after is not a valid cursor", "after")
     return value

@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from hub.schema import Mutation, Query
 from hub.schema.execution import FastExecutionContext
+from hub.schema.hygiene import RefuseUnsafeVariables, UnsafeLiteralRule
 from hub.settings import Settings
 
 __all__ = ["LIMIT_RULES", "MAX_ALIASES", "MAX_DEPTH", "build_schema", "request_id_var"]
@@ -35,7 +36,12 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 # Built once: the validation cache is keyed by the rule classes, so they must not change
 # from request to request (the limiter extensions make new classes per instance).
-LIMIT_RULES: list[type[ASTValidationRule]] = [depth_rule(MAX_DEPTH, None, None), alias_rule(MAX_ALIASES)]
+# UnsafeLiteralRule refuses string literals with NUL or control characters (hub/schema/hygiene.py).
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    depth_rule(MAX_DEPTH, None, None),
+    alias_rule(MAX_ALIASES),
+    UnsafeLiteralRule,
+]
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -87,6 +93,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=256),
+        RefuseUnsafeVariables,  # string variables: the literals are UnsafeLiteralRule's
         MaskUnexpectedErrors,
     ]
     if not settings.introspection:

@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
 from hub.db import Database
+from hub.domain.base import utcnow
+from hub.domain.integration.inbound import record_inbound
 from hub.domain.integration.models import InboundEvent
 from hub.domain.outbox.models import OutboxEvent
+from hub.domain.outbox.publishing import MAX_PUBLISHES, unpublish_unhandled
 from hub.settings import Settings
 from tests.fakes.qimen import FakeQimen
 from tests.integration.support import drain, hub_with
@@ -291,3 +295,190 @@ async def test_a_stock_change_for_a_cancelled_order_is_applied(hub: Hub) -> None
     assert (await post_qimen(hub, STOCK, change)).status_code == 200
     await drain(hub.db)
     assert await hub.stock("SKU-B") == [("W1", 96, 0)]
+
+
+# --- bounds: a callback outside them is refused with 400 and records nothing --------------------
+
+
+@pytest.mark.parametrize(
+    "quantity",
+    ["100000000000000000000", "-100000000000000000000", "1000000001", "1.5", "1e20", "1_000", "", "ten"],
+)
+async def test_a_qimen_stock_change_outside_the_bounds_is_refused(hub: Hub, quantity: str) -> None:
+    # given a signed stock change whose quantity is 10^20, not an integer, or beyond ±10^9
+    before = await counts(hub)
+    body = stock_change("CHG-BIG", "SKU-B", 0).replace(
+        b"<quantity>0</quantity>", f"<quantity>{quantity}</quantity>".encode()
+    )
+    # when it is posted
+    response = await post_qimen(hub, STOCK, body)
+    # then it is refused with a reason, and nothing is recorded
+    assert response.status_code == 400, response.text
+    assert b"<flag>failure</flag>" in response.content and b"quantity must be an integer" in response.content
+    assert await counts(hub) == before
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("itemCode", "S" * 65),
+        ("warehouseCode", "W" * 41),
+        ("outBizCode", "X" * 201),
+        ("orderCode", "SO" * 40),
+    ],
+)
+async def test_a_qimen_stock_change_with_an_overlong_code_is_refused(
+    hub: Hub, field: str, value: str
+) -> None:
+    before = await counts(hub)
+    item = {"warehouseCode": "W1", "itemCode": "SKU-B", "quantity": "1", "outBizCode": "CHG-LONG",
+            "changeTime": "2026-11-25 09:30:00", field: value}  # fmt: skip
+    xml = "".join(f"<{k}>{v}</{k}>" for k, v in item.items())
+    response = await post_qimen(hub, STOCK, f"<request><items><item>{xml}</item></items></request>".encode())
+    assert response.status_code == 400, response.text
+    assert b"must be 1 to" in response.content
+    assert await counts(hub) == before
+
+
+async def test_a_qimen_confirmation_of_10_to_the_20_units_is_refused(hub: Hub) -> None:
+    before = await counts(hub)
+    body = confirmation("SO00000001", "OBC-BIG").replace(
+        b"<quantity>3</quantity>", b"<quantity>100000000000000000000</quantity>"
+    )
+    response = await post_qimen(hub, CONFIRM, body)
+    assert response.status_code == 400 and b"quantity must be an integer" in response.content
+    # two packages whose quantities add up beyond the bound, too
+    item = b"<item><itemCode>SKU-A</itemCode><quantity>999999999</quantity></item>"
+    body = confirmation("SO00000001", "OBC-SUM").replace(b"<items>", b"<items>" + item + item)
+    response = await post_qimen(hub, CONFIRM, body)
+    assert response.status_code == 400 and b"quantity must be an integer" in response.content
+    assert await counts(hub) == before
+
+
+async def test_a_qimen_stock_change_at_the_bound_is_accepted(hub: Hub) -> None:
+    response = await post_qimen(hub, STOCK, stock_change("CHG-MAX", "SKU-B", 1_000_000_000))
+    assert response.status_code == 200
+    await drain(hub.db)
+    assert await hub.stock("SKU-B") == [("W1", 1_000_000_100, 0)]
+
+
+@pytest.mark.parametrize(
+    "level",
+    [
+        {"sku": "SKU-B", "onHand": 10**20},
+        {"sku": "SKU-B", "onHand": -1},
+        {"sku": "SKU-B", "onHand": 1.5},
+        {"sku": "SKU-B", "onHand": "3"},
+        {"sku": "SKU-B", "onHand": True},
+        {"sku": "S" * 65, "onHand": 1},
+        {"sku": "SKU\u0000B", "onHand": 1},
+        {"sku": "SKU\u001bB", "onHand": 1},
+    ],
+    ids=["10^20", "negative", "float", "string", "bool", "long-sku", "nul-sku", "escape-sku"],
+)
+async def test_a_memory_stock_report_outside_the_bounds_is_refused(hub: Hub, level: dict[str, Any]) -> None:
+    before = await counts(hub)
+    body, headers = memory_signed({"type": "stock", "id": "R-BAD", "warehouse": "W1",
+                                   "asOf": "2026-11-25T10:00:00+00:00", "levels": [level]})  # fmt: skip
+    response = await hub.client.post("/hooks/wms.snapshots", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["ok"] is False and ("must be" in answer["message"] or "must not" in answer["message"])
+    assert await counts(hub) == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lines": [{"sku": "SKU-A", "quantity": 10**20}]},
+        {"lines": [{"sku": "SKU-A", "quantity": -3}]},
+        {"lines": [{"sku": "SKU-A", "quantity": 2.5}]},
+        {"reference": "SO" + "0" * 70},
+        {"id": "E" * 201},
+        {"id": "E\u0000"},
+        {"warehouse": "W" * 41, "type": "stock", "asOf": "2026-11-25T10:00:00+00:00", "levels": []},
+    ],
+    ids=["10^20", "negative", "float", "long-reference", "long-id", "nul-id", "long-warehouse"],
+)
+async def test_a_memory_shipment_outside_the_bounds_is_refused(hub: Hub, change: dict[str, Any]) -> None:
+    before = await counts(hub)
+    doc = {"type": "shipment", "id": "S-BAD", "reference": "SO00000001", "shippedAt": "2026-11-25T10:00:00+00:00",
+           "lines": [{"sku": "SKU-A", "quantity": 1}], **change}  # fmt: skip
+    body, headers = memory_signed(doc)
+    response = await hub.client.post("/hooks/wms.snapshots", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert await counts(hub) == before
+
+
+async def test_a_recorded_event_that_can_never_apply_is_dead_lettered_where_staff_see_it(hub: Hub) -> None:
+    # given a stock change of 10^20 recorded before the hook checked the bounds
+    async with hub.db.write() as s:
+        delta = {"role": "wms", "sku": "SKU-B", "warehouse": "W1", "delta": 10**20, "order": None}
+        await record_inbound(s, "wms", [("CHG-OLD", "stock_delta", delta)])
+    # when the events are delivered
+    outcomes = await drain(hub.db)
+    # then its handler does not fail (nothing to retry for ever), the stock is unchanged
+    assert "handler-failed" not in outcomes
+    assert await hub.stock("SKU-B") == [("W1", 100, 0)]
+    async with hub.db.read() as s:
+        assert (
+            await s.scalar(select(OutboxEvent.handled_at).where(OutboxEvent.kind == "inbound.stock_delta"))
+            is not None
+        )
+    # and staff find it among the FAILED integration jobs, with the reason
+    data = await hub.data(
+        '{ integrationJobs(status: FAILED, role: "wms") { edges { node { id operation entity status lastError } } } }',
+        as_="admin",
+    )
+    [job] = [e["node"] for e in data["integrationJobs"]["edges"]]
+    assert job["operation"] == "apply_inbound" and job["entity"] == "event" and job["status"] == "FAILED"
+    assert job["lastError"].startswith("inbound.stock_delta can never apply: quantity must be an integer")
+    # and it cannot be run again (the sender must send it corrected)
+    data = await hub.data(
+        "mutation($id: ID!) { integrationJobRetry(id: $id) { errors { code } job { status } } }",
+        {"id": job["id"]},
+        as_="admin",
+    )
+    assert data["integrationJobRetry"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+
+
+async def test_an_event_published_the_maximum_times_is_not_republished_at_a_restart(hub: Hub) -> None:
+    # given an event whose handler kept failing: published MAX_PUBLISHES times, never handled
+    async with hub.db.write() as s:
+        [stuck] = await record_inbound(
+            s,
+            "wms",
+            [
+                (
+                    "CHG-STUCK",
+                    "stock_delta",
+                    {"role": "wms", "sku": "SKU-B", "warehouse": "W1", "delta": 1, "order": None},
+                )
+            ],
+        )
+        [fresh] = await record_inbound(
+            s,
+            "wms",
+            [
+                (
+                    "CHG-FRESH",
+                    "stock_delta",
+                    {"role": "wms", "sku": "SKU-B", "warehouse": "W1", "delta": 1, "order": None},
+                )
+            ],
+        )
+        await s.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == stuck)
+            .values(published_at=utcnow(), attempts=MAX_PUBLISHES)
+        )
+        await s.execute(
+            update(OutboxEvent).where(OutboxEvent.id == fresh).values(published_at=utcnow(), attempts=1)
+        )
+    # when the embedded runtime restarts
+    async with hub.db.write() as s:
+        assert await unpublish_unhandled(s) == 1
+    # then only the other one is published again
+    async with hub.db.read() as s:
+        assert await s.scalar(select(OutboxEvent.published_at).where(OutboxEvent.id == stuck)) is not None
+        assert await s.scalar(select(OutboxEvent.published_at).where(OutboxEvent.id == fresh)) is None

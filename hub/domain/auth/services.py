@@ -17,6 +17,7 @@ from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
 from hub.domain.customers.models import Customer
 from hub.domain.errors import DomainError
+from hub.domain.validation import check_clean
 
 __all__ = ["LoginThrottle", "authenticate", "create_user", "principal_of"]
 
@@ -57,7 +58,12 @@ class LoginThrottle:
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """Stripped and lower case.
+
+    Raises:
+        DomainError: INVALID for an address with a NUL or other control character.
+    """
+    return check_clean(email, "email").strip().lower()
 
 
 def principal_of(user: User) -> Principal:

@@ -27,7 +27,7 @@ from hub.domain.inventory.rules import available_total_sql
 from hub.domain.money import parse_amount
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
 from hub.domain.pricing.services import PriceBook, load_price_book
-from hub.domain.validation import check_code, check_text
+from hub.domain.validation import UNSAFE_TEXT, check_clean, check_code, check_text
 
 __all__ = [
     "CatalogPage",
@@ -142,7 +142,7 @@ async def list_products(
     after_sku = decode_cursor("sku", after)
     if search is not None and len(search) > 100:
         raise DomainError.invalid("search must be at most 100 characters", "search")
-    search = search.strip() if search else None
+    search = check_clean(search, "search").strip() if search else None
     every = allows(actor, Action.SEE_COST)  # inactive products, list and cost prices
     page_stmt, count_stmt = _page_statement(
         every, after_sku is not None, bool(search), category_id is not None
@@ -176,6 +176,8 @@ async def get_product(
     if product_id is not None:
         stmt = stmt.where(Product.id == product_id)
     if sku is not None:
+        if UNSAFE_TEXT.search(sku):
+            return None  # no SKU has one (check_code)
         stmt = stmt.where(Product.sku == sku)
     if product_id is None and sku is None:
         return None

@@ -14,7 +14,7 @@ from hub.domain.errors import DomainError
 from hub.domain.money import parse_amount, round_money
 from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
-from hub.domain.validation import check_code, check_text
+from hub.domain.validation import check_clean, check_code, check_text
 
 __all__ = ["OPEN_STATUSES", "create_customer", "get_customer", "list_customers", "outstanding"]
 
@@ -48,7 +48,7 @@ async def list_customers(
     after_code = decode_cursor("code", after)
     stmt = select(Customer).order_by(Customer.code)
     if search:
-        pattern = f"%{search.strip()}%"
+        pattern = f"%{check_clean(search, 'search').strip()}%"
         stmt = stmt.where(Customer.code.ilike(pattern) | Customer.name.ilike(pattern))
     if after_code is not None:
         stmt = stmt.where(Customer.code > after_code)

@@ -8,6 +8,12 @@ the ``inbound`` outbox handler; and stock levels pulled from a peer.
   names one of the hub's pushed orders: its shipment confirmation takes those goods out, so
   they are not counted twice (:func:`counted_by_shipment`).
 - **Stock report** (a snapshot): applied per SKU and warehouse only if newer than the last one.
+
+An event that can never apply (its payload outside :func:`connectors.wms.check_callback`'s
+bounds: recorded before the hook checked them, or by a path that did not) is not retried: the
+handler records it as a FAILED integration job (operation ``apply_inbound``, entity ``event``,
+the payload and the reason), where staff see it (``integrationJobs(status: FAILED)``), and the
+event counts as handled. The sender must send a corrected callback.
 """
 
 from __future__ import annotations
@@ -22,10 +28,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.sdk import StockLevel
-from connectors.wms import ShipmentConfirmed, StockChanged, StockReport, WmsEvent
+from connectors.wms import (
+    InvalidCallback,
+    ShipmentConfirmed,
+    ShippedLine,
+    StockChanged,
+    StockReport,
+    WmsEvent,
+    check_callback,
+)
 from hub.domain.base import utcnow
 from hub.domain.catalog.models import Product
-from hub.domain.integration.models import InboundEvent, StockMark
+from hub.domain.integration.models import InboundEvent, IntegrationJob, JobStatus, StockMark
 from hub.domain.inventory.models import Stock, Warehouse
 from hub.domain.inventory.services import consume_order
 from hub.domain.orders import events as order_events
@@ -37,6 +51,7 @@ from hub.domain.outbox.models import OutboxEvent
 from hub.domain.outbox.services import record_event
 
 __all__ = [
+    "APPLY_INBOUND",
     "INBOUND_KINDS",
     "Drift",
     "apply_inbound",
@@ -48,6 +63,7 @@ __all__ = [
     "drift",
     "hub_stock",
     "inbound_payloads",
+    "inbound_problem",
     "record_inbound",
 ]
 
@@ -56,6 +72,8 @@ log = logging.getLogger("hub.domain.integration.inbound")
 INBOUND_KINDS = frozenset(
     {EventKind.INBOUND_SHIPMENT, EventKind.INBOUND_STOCK_DELTA, EventKind.INBOUND_STOCK_LEVELS}
 )
+# The operation of the FAILED integration job that holds an inbound event that can never apply.
+APPLY_INBOUND = "apply_inbound"
 
 
 # --- pure rules --------------------------------------------------------------------------------
@@ -82,6 +100,36 @@ def inbound_payloads(events: Sequence[WmsEvent]) -> list[tuple[str, str, dict[st
                 "warehouse": e.warehouse_code, "asOf": e.as_of.isoformat(),
                 "levels": [[x.sku, x.warehouse_code, x.on_hand] for x in e.levels]}))  # fmt: skip
     return out
+
+
+def inbound_problem(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """Why a recorded inbound payload of ``kind`` can never apply (malformed, or outside
+    :func:`connectors.wms.check_callback`'s bounds), or None when it can."""
+    at = utcnow()
+    try:
+        event: WmsEvent
+        if kind == EventKind.INBOUND_SHIPMENT:
+            event = ShipmentConfirmed(
+                "recorded", payload["reference"], datetime.fromisoformat(payload["shippedAt"]),
+                tuple(ShippedLine(sku, q) for sku, q in payload["lines"]),
+                payload.get("carrier"), payload.get("trackingNumber"),
+            )  # fmt: skip
+        elif kind == EventKind.INBOUND_STOCK_DELTA:
+            event = StockChanged(
+                "recorded", payload["warehouse"], payload["sku"], payload["delta"], at, payload.get("order")
+            )
+        elif kind == EventKind.INBOUND_STOCK_LEVELS:
+            as_of = datetime.fromisoformat(payload["asOf"])
+            levels = tuple(StockLevel(sku, wh, q, as_of) for sku, wh, q in payload["levels"])
+            event = StockReport("recorded", payload["warehouse"], as_of, levels)
+        else:
+            return f"unknown inbound kind {kind[:40]!r}"
+        check_callback([event])
+    except InvalidCallback as e:
+        return e.message
+    except (KeyError, TypeError, ValueError) as e:
+        return f"malformed payload ({type(e).__name__})"
+    return None
 
 
 def counted_by_shipment(delta: int, order_status: str | None) -> bool:
@@ -268,11 +316,29 @@ async def _order_status(session: AsyncSession, reference: Any) -> str | None:
     return await session.scalar(select(Order.status).where(Order.id == parsed.order_id))
 
 
+async def _dead_letter(session: AsyncSession, event: OutboxEvent, source: str, problem: str) -> None:
+    """Keep an inbound event that can never apply where staff see it: a FAILED integration job."""
+    log.warning("inbound event #%s from %s can never apply: %s", event.id, source, problem)
+    now = utcnow()
+    session.add(IntegrationJob(
+        key=f"{source}:{APPLY_INBOUND}:event:{event.id}", role=source, operation=APPLY_INBOUND,
+        entity="event", entity_id=event.id, event_id=event.id, payload=dict(event.payload),
+        status=JobStatus.FAILED.value, attempts=1, max_attempts=1,
+        last_error=f"{event.kind} can never apply: {problem}"[:1000], external_id=None,
+        next_attempt_at=now, created_at=now, updated_at=now, finished_at=now,
+    ))  # fmt: skip
+    await session.flush()
+
+
 async def apply_inbound(session: AsyncSession, event: OutboxEvent) -> None:
     """The ``inbound`` outbox handler: apply what a peer reported, in the claim's transaction
     (so exactly once)."""
     p = event.payload
-    source = str(p.get("role", "peer"))
+    source = str(p.get("role", "peer"))[:60]
+    problem = inbound_problem(event.kind, p)
+    if problem is not None:
+        await _dead_letter(session, event, source, problem)
+        return
     if event.kind == EventKind.INBOUND_SHIPMENT:
         applied = await apply_shipment(
             session, str(p["reference"]), datetime.fromisoformat(p["shippedAt"]),

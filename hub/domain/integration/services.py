@@ -25,6 +25,7 @@ from hub.domain.integration.models import (
 )
 from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
+from hub.domain.validation import check_clean
 
 __all__ = [
     "SyncOperation",
@@ -57,6 +58,7 @@ async def list_jobs(
     if status is not None:
         stmt = stmt.where(IntegrationJob.status == status.value)
     if role is not None:
+        check_clean(role, "role")
         stmt = stmt.where(IntegrationJob.role == role)
     if after_id is not None:
         if not after_id.isdigit() or not 0 < int(after_id) < 2**31:
@@ -81,6 +83,7 @@ async def count_jobs(
     if status is not None:
         stmt = stmt.where(IntegrationJob.status == status.value)
     if role is not None:
+        check_clean(role, "role")
         stmt = stmt.where(IntegrationJob.role == role)
     return int(await session.scalar(stmt) or 0)
 
@@ -90,7 +93,8 @@ async def retry_job(session: AsyncSession, actor: Principal, job_id: int) -> Int
     cause has been fixed. Its last error stays until the next attempt replaces it.
 
     Raises:
-        DomainError: PERMISSION_DENIED unless ADMIN; NOT_FOUND; INVALID_TRANSITION unless FAILED.
+        DomainError: PERMISSION_DENIED unless ADMIN; NOT_FOUND; INVALID_TRANSITION unless FAILED,
+            or for an inbound event that can never apply (operation ``apply_inbound``).
     """
     require(actor, Action.INTEGRATION_RETRY)
     job = await session.get(IntegrationJob, job_id, with_for_update=True)
@@ -99,6 +103,12 @@ async def retry_job(session: AsyncSession, actor: Principal, job_id: int) -> Int
     if job.status != JobStatus.FAILED:
         raise DomainError.one(
             ErrorCode.INVALID_TRANSITION, f"Only FAILED jobs can be retried; this one is {job.status}", "id"
+        )
+    if job.operation == "apply_inbound":  # hub.domain.integration.inbound.APPLY_INBOUND
+        raise DomainError.one(
+            ErrorCode.INVALID_TRANSITION,
+            "An inbound event that can never apply cannot be run again; the sender must send it corrected",
+            "id",
         )
     now = utcnow()
     job.status = JobStatus.PENDING.value

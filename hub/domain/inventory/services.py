@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.wms import MAX_QUANTITY as WMS_MAX_QUANTITY
 from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
 from hub.domain.base import table_of, utcnow
@@ -38,7 +39,7 @@ __all__ = [
     "set_stock",
 ]
 
-MAX_QUANTITY = 1_000_000_000
+MAX_QUANTITY = WMS_MAX_QUANTITY  # one bound for stock, whether staff or a warehouse reports it
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from hub.domain.orders import events
 from hub.domain.orders.lifecycle import OrderAction, move, transition
 from hub.domain.orders.models import ApprovalStep, Order, OrderEvent, StepStatus, TimelineKind
 from hub.domain.orders.queries import reload_order, visible
+from hub.domain.validation import check_clean
 
 __all__ = ["MAX_COMMENT", "approve_order", "cancel_order", "reject_order"]
 
@@ -66,7 +67,7 @@ def _timeline(
 def _check_comment(text: str | None, field: str) -> str | None:
     """Stripped; blank is None. Raises: DomainError INVALID when too long."""
     if text is not None:
-        text = text.strip() or None
+        text = check_clean(text, field).strip() or None
     if text is not None and len(text) > MAX_COMMENT:
         raise DomainError.invalid(f"{field} must be at most {MAX_COMMENT} characters", field)
     return text

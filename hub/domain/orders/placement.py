@@ -44,6 +44,7 @@ from hub.domain.orders.models import (
 from hub.domain.orders.queries import get_order
 from hub.domain.outbox.kinds import EventKind
 from hub.domain.pricing.quotes import LineInput, PricedLines, check_lines, price_lines
+from hub.domain.validation import check_clean
 
 __all__ = ["APPROVAL_HOURS", "IdempotencyRace", "MAX_KEY", "MAX_NOTE", "create_order"]
 
@@ -204,6 +205,10 @@ async def create_order(
         raise DomainError.invalid(f"note must be at most {MAX_NOTE} characters", "note")
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
         raise DomainError.invalid(f"idempotencyKey must be 1 to {MAX_KEY} characters", "idempotencyKey")
+    if note is not None:
+        check_clean(note, "note")
+    if idempotency_key is not None:
+        check_clean(idempotency_key, "idempotencyKey")
     if not actor.is_staff and actor.customer_id is None:
         raise DomainError.denied()
     if actor.is_staff:

@@ -77,10 +77,16 @@ async def mark_republished(session: AsyncSession, event_ids: Sequence[int], late
 
 async def unpublish_unhandled(session: AsyncSession) -> int:
     """After a restart with the in-memory broker: every event handed to it but not handled is
-    to be published again; how many."""
+    to be published again, unless it has been published :data:`MAX_PUBLISHES` times already
+    (its handler keeps failing: it stays for a person, not republished at every restart); how
+    many."""
     result = await session.execute(
         update(OutboxEvent)
-        .where(OutboxEvent.published_at.is_not(None), OutboxEvent.handled_at.is_(None))
+        .where(
+            OutboxEvent.published_at.is_not(None),
+            OutboxEvent.handled_at.is_(None),
+            OutboxEvent.attempts < MAX_PUBLISHES,
+        )
         .values(published_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

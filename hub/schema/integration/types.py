@@ -62,7 +62,8 @@ class IntegrationJob:
     role: str = strawberry.field(description="The connector role it is for, e.g. erp, wms, notify.sales.")
     operation: str = strawberry.field(
         description="What it does: push_sales_order, cancel_sales_order, push_outbound, "
-        "cancel_outbound, push_purchase_request or notify."
+        "cancel_outbound, push_purchase_request or notify; apply_inbound is a callback from the peer "
+        "that can never apply (FAILED at once, last_error says why; not retryable)."
     )
     entity: str = strawberry.field(description="What it is about: order, replenishment or event.")
     entity_id: int = strawberry.field(
