@@ -5,7 +5,8 @@ import strawberry
 from hub.domain.errors import DomainError
 from hub.domain.orders.placement import IdempotencyRace, create_order
 from hub.domain.pricing.quotes import LineInput
-from hub.schema.common import AppInfo, decode_id, errors_of
+from hub.schema.audit.record import audit
+from hub.schema.common import AppInfo, decode_id, encode_id, errors_of
 from hub.schema.orders.inputs import OrderLineInput
 from hub.schema.orders.payloads import OrderPayload
 from hub.schema.orders.types import Order
@@ -49,6 +50,8 @@ class OrderCreateMutation:
                         idempotency_key=idempotency_key,
                         currency=info.context.currency,
                     )
+                    # once: a resent key replays the order and writes nothing new
+                    await audit(info, session, encode_id("Order", order.id), once=idempotency_key is not None)
             except DomainError as e:
                 return OrderPayload(order=None, errors=errors_of(e))
             except IdempotencyRace:
