@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from hub.schema import Mutation, Query
 from hub.schema.execution import FastExecutionContext
+from hub.schema.observe import RecordOperation
 from hub.settings import Settings
 
 __all__ = ["LIMIT_RULES", "MAX_ALIASES", "MAX_DEPTH", "build_schema", "request_id_var"]
@@ -87,6 +88,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=256),
+        RecordOperation,  # before the masking: it counts the errors as masked
         MaskUnexpectedErrors,
     ]
     if not settings.introspection:
