@@ -79,8 +79,7 @@ class Readiness:
         finally:
             await client.aclose()
 
-    async def reason(self) -> str | None:
-        """Why the process is not ready, in words with no secret in them; None when ready."""
+    async def _database_reason(self) -> str | None:
         try:
             revisions = await asyncio.wait_for(self._revisions(), READY_TIMEOUT)
         except TimeoutError:
@@ -93,14 +92,24 @@ class Readiness:
             at = ", ".join(sorted(revisions)) or "none"
             needs = ", ".join(sorted(self.heads))
             return f"database migrations are at {at}, the code needs {needs}: run hub migrate"
-        if self.redis_url is not None:
-            try:
-                await asyncio.wait_for(self._ping_broker(self.redis_url), READY_TIMEOUT)
-            except TimeoutError:
-                return f"broker (Redis) did not answer within {READY_TIMEOUT:g} s"
-            except Exception as e:  # noqa: BLE001
-                return f"broker (Redis) unreachable ({type(e).__name__})"
         return None
+
+    async def _broker_reason(self) -> str | None:
+        if self.redis_url is None:
+            return None
+        try:
+            await asyncio.wait_for(self._ping_broker(self.redis_url), READY_TIMEOUT)
+        except TimeoutError:
+            return f"broker (Redis) did not answer within {READY_TIMEOUT:g} s"
+        except Exception as e:  # noqa: BLE001
+            return f"broker (Redis) unreachable ({type(e).__name__})"
+        return None
+
+    async def reason(self) -> str | None:
+        """Why the process is not ready, in words with no secret in them; None when ready. The
+        database and the broker are asked at once, so the answer comes within the timeout."""
+        database, broker = await asyncio.gather(self._database_reason(), self._broker_reason())
+        return database or broker
 
     async def endpoint(self, _request: Request) -> Response:
         reason = await self.reason()

@@ -127,6 +127,16 @@ async def test_readyz_is_503_when_the_configured_broker_is_unreachable(
     assert "pw-secret" not in response.text
 
 
+async def test_readyz_answers_within_its_timeout_when_the_broker_hangs(
+    settings: Settings, db: Database, silent_server: int
+) -> None:
+    started = time.monotonic()
+    response = await _get(replace(settings, redis_url=f"redis://127.0.0.1:{silent_server}/0"), "/readyz", db)
+    assert response.status_code == 503
+    assert response.json()["reason"] == f"broker (Redis) did not answer within {READY_TIMEOUT:g} s"
+    assert time.monotonic() - started < READY_TIMEOUT + 1.5
+
+
 @pytest.mark.skipif(REDIS_URL is None, reason="HUB_TEST_REDIS_URL not set")
 async def test_readyz_is_200_with_a_reachable_broker(settings: Settings, db: Database) -> None:
     response = await _get(replace(settings, redis_url=REDIS_URL), "/readyz", db)
