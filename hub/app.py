@@ -154,7 +154,9 @@ def create_app(
     readiness = Readiness(settings, database)
     metrics = Metrics(database)
     graphql_endpoint: ASGIApp = graphql_app
+    graphql_methods = ["GET", "POST"]
     if settings.cors_origins:
+        graphql_methods.append("OPTIONS")
         # Browsers on these origins may call /graphql; preflights are answered here.
         graphql_endpoint = CORSMiddleware(
             graphql_app,
@@ -182,7 +184,7 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql_endpoint, methods=["GET", "POST", "OPTIONS"]),
+            Route("/graphql", graphql_endpoint, methods=graphql_methods),
             Route("/healthz", health),
             Route("/readyz", readiness.endpoint),
             Route("/metrics", metrics.endpoint),
