@@ -17,6 +17,9 @@ from urllib.parse import quote
 import redis.asyncio as aioredis
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -66,8 +69,10 @@ class Readiness:
         async with self.db.engine.connect() as conn:
             try:
                 rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            except Exception:  # noqa: BLE001 - no such table: never migrated
-                return None
+            except Exception as e:
+                if "alembic_version" in str(e):  # no such table (both databases say so): never migrated
+                    return None
+                raise
             return frozenset(str(r[0]) for r in rows.all())
 
     async def _ping_broker(self, url: str) -> None:
@@ -124,6 +129,9 @@ class Metrics:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.registry = r = CollectorRegistry()
+        # The process's own (memory, CPU, open files, garbage collections, Python version).
+        for collector in (PROCESS_COLLECTOR, GC_COLLECTOR, PLATFORM_COLLECTOR):
+            r.register(collector)
         self._names: set[str] = set()
         self.requests = Counter(
             "hub_graphql_requests", "GraphQL operations run, by operation name.", ["operation"], registry=r

@@ -295,3 +295,8 @@ async def test_no_cors_headers_by_default(hub: Hub) -> None:
     post = await hub.client.post("/graphql", json={"query": "{ me { email } }"}, headers={"origin": origin})
     assert "access-control-allow-origin" not in pre.headers
     assert "access-control-allow-origin" not in post.headers
+
+
+async def test_metrics_include_the_process_collectors(hub: Hub) -> None:
+    body = (await hub.client.get("/metrics")).text
+    assert "process_resident_memory_bytes" in body and "python_info" in body
