@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -300,3 +301,10 @@ async def test_no_cors_headers_by_default(hub: Hub) -> None:
 async def test_metrics_include_the_process_collectors(hub: Hub) -> None:
     body = (await hub.client.get("/metrics")).text
     assert "process_resident_memory_bytes" in body and "python_info" in body
+
+
+async def test_readyz_is_503_for_a_database_never_migrated(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/empty.db", redis_url=None)
+    response = await _get(settings, "/readyz")
+    assert response.status_code == 503
+    assert response.json()["reason"] == "database has no migrations: run hub migrate"
