@@ -18,11 +18,12 @@ class AuditActor:
 
 @strawberry.type(description="One staff mutation that wrote something: who, what, when and on what.")
 class AuditEntry:
-    at: datetime = strawberry.field(description="When the change was committed (UTC).")
+    at: datetime = strawberry.field(description="When the change was made (UTC).")
     actor: AuditActor = strawberry.field(description="The staff user who made it.")
     action: str = strawberry.field(description="The mutation's name, e.g. `productCreate`.")
     target: str | None = strawberry.field(
-        description="The GraphQL `id` of the object created or changed; null when it has none."
+        description="The GraphQL `id` of the object created or changed; for `stockSet`, which "
+        "changes a stock level (no id), `SKU@WAREHOUSE`."
     )
 
     @classmethod
