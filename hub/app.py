@@ -11,6 +11,7 @@ import orjson
 import strawberry
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,6 +22,7 @@ from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
 from hub.domain.auth.services import LoginThrottle
 from hub.domain.auth.tokens import TokenService
+from hub.operations import AccessLog, Metrics, Readiness
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
 from hub.settings import Settings
@@ -148,6 +150,22 @@ def create_app(
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    readiness = Readiness(settings, database)
+    metrics = Metrics(database)
+    graphql_endpoint: ASGIApp = graphql_app
+    graphql_methods = ["GET", "POST"]
+    if settings.cors_origins:
+        graphql_methods.append("OPTIONS")
+        # Browsers on these origins may call /graphql; preflights are answered here.
+        graphql_endpoint = CORSMiddleware(
+            graphql_app,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        )
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runner = None
@@ -165,11 +183,13 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", graphql_endpoint, methods=graphql_methods),
             Route("/healthz", health),
+            Route("/readyz", readiness.endpoint),
+            Route("/metrics", metrics.endpoint),
             Route("/hooks/{role}", hooks.handle, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
     app.state.hub = state
-    return RequestIdAndLimits(app, settings.max_body_bytes)
+    return AccessLog(RequestIdAndLimits(app, settings.max_body_bytes), metrics)

@@ -8,6 +8,7 @@ The domain never reads the environment: the composition root (CLI, app factory) 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +56,22 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated ``scheme://host[:port]`` origins (no path, no trailing slash)."""
+    raw = env.get(name) or ""
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ConfigError(
+                f"{name} must list origins like https://shop.example.com:8443, separated by commas, "
+                f"got {origin!r}"
+            )
+    return origins
+
+
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -89,6 +106,7 @@ class Settings:
     job_lease_seconds: int = 120  # a running integration job is another worker's after this
     job_overdue_seconds: int = 60  # a due job not started this long after is sent again
     event_redeliver_seconds: int = 1800  # an event published but not handled this long is sent again
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call /graphql
 
     @property
     def async_database_url(self) -> str:
@@ -154,6 +172,7 @@ class Settings:
             job_lease_seconds=_int(env, "HUB_JOB_LEASE_SECONDS", 120, 1, 3600),
             job_overdue_seconds=_int(env, "HUB_JOB_OVERDUE_SECONDS", 60, 1, 3600),
             event_redeliver_seconds=_int(env, "HUB_EVENT_REDELIVER_SECONDS", 1800, 1, 86400),
+            cors_origins=_origins(env, "HUB_CORS_ORIGINS"),
         )
 
     @staticmethod

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from hub.settings import Settings
 
-__all__ = ["alembic_config", "upgrade"]
+__all__ = ["alembic_config", "head_revisions", "upgrade"]
 
 HERE = Path(__file__).parent
 
@@ -24,3 +25,9 @@ def alembic_config(settings: Settings) -> Config:
 def upgrade(settings: Settings, revision: str = "head") -> None:
     """Bring the database to ``revision`` (blocking; call from a thread inside async code)."""
     command.upgrade(alembic_config(settings), revision)
+
+
+def head_revisions(settings: Settings) -> frozenset[str]:
+    """The revisions a current database is at (one, unless the scripts branch): what
+    ``alembic_version`` must hold for ``GET /readyz``. Reads the scripts, no database."""
+    return frozenset(ScriptDirectory.from_config(alembic_config(settings)).get_heads())

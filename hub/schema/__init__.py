@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from hub.schema.audit.queries import AuditQueries
 from hub.schema.auth.queries import AuthQueries
 from hub.schema.auth.token_create import TokenCreateMutation
 from hub.schema.auth.user_create import UserCreateMutation
@@ -25,7 +26,15 @@ from hub.schema.orders.queries import OrderQueries
 
 Query = merge_types(
     "Query",
-    (AuthQueries, CatalogQueries, OrderQueries, CustomerQueries, InventoryQueries, IntegrationQueries),
+    (
+        AuthQueries,
+        CatalogQueries,
+        OrderQueries,
+        CustomerQueries,
+        InventoryQueries,
+        IntegrationQueries,
+        AuditQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

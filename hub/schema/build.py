@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext
 from hub.schema import Mutation, Query
 from hub.schema.execution import FastExecutionContext
 from hub.schema.hygiene import RefuseUnsafeVariables, UnsafeLiteralRule
+from hub.schema.observe import RecordOperation
 from hub.settings import Settings
 
 __all__ = ["LIMIT_RULES", "MAX_ALIASES", "MAX_DEPTH", "build_schema", "request_id_var"]
@@ -93,6 +94,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=256),
+        RecordOperation,  # before the masking: it counts the errors as masked
         RefuseUnsafeVariables,  # string variables: the literals are UnsafeLiteralRule's
         MaskUnexpectedErrors,
     ]

@@ -38,6 +38,8 @@ class Action(StrEnum):
     # integration
     INTEGRATION_VIEW = "INTEGRATION_VIEW"  # jobs, sync state of orders
     INTEGRATION_RETRY = "INTEGRATION_RETRY"
+    # operations
+    AUDIT_VIEW = "AUDIT_VIEW"  # the audit trail of staff mutations
 
 
 _STAFF = frozenset(STAFF_ROLES)
@@ -58,6 +60,7 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.ORDER_CANCEL_ANY: frozenset({Role.SALES_MANAGER, Role.ADMIN}),
     Action.INTEGRATION_VIEW: _STAFF,
     Action.INTEGRATION_RETRY: _ADMIN,
+    Action.AUDIT_VIEW: _ADMIN,
 }
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "SyncOperation",
     "SyncState",
     "count_jobs",
+    "jobs_by_status",
     "list_jobs",
     "retry_job",
     "sync_states",
@@ -68,6 +69,17 @@ async def list_jobs(
     has_next = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, has_next, encode_cursor("job", rows[-1].id) if rows else None)
+
+
+async def jobs_by_status(session: AsyncSession) -> dict[JobStatus, int]:
+    """How many jobs are in each status (every status, 0 when none), for an operator's metrics:
+    one grouped count over the ``(status, next_attempt_at)`` index."""
+    rows = await session.execute(select(IntegrationJob.status, func.count()).group_by(IntegrationJob.status))
+    counts = dict.fromkeys(JobStatus, 0)
+    for status, n in rows.all():
+        if status in counts:
+            counts[JobStatus(status)] = int(n)
+    return counts
 
 
 async def count_jobs(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.domain.base import Base, UTCDateTime, utcnow
@@ -13,6 +13,16 @@ class OutboxEvent(Base):
     """An event to publish. Written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox"
+    # The backlog (events not yet handled) and its oldest, read at every /metrics scrape: a
+    # partial index holds only the unhandled rows, however long the outbox grows.
+    __table_args__ = (
+        Index(
+            "ix_outbox_unhandled",
+            "created_at",
+            postgresql_where=text("handled_at IS NULL"),
+            sqlite_where=text("handled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(80))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.base import table_of, utcnow
 from hub.domain.outbox.models import OutboxEvent
 
-__all__ = ["record_event"]
+__all__ = ["Backlog", "backlog", "record_event"]
 
 
 _outbox = table_of(OutboxEvent)
@@ -31,3 +33,20 @@ async def record_event(
         "attempts": 0,
     }
     return int((await session.execute(_INSERT, values)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Events written but not yet handled by every handler, and when the oldest was written."""
+
+    unhandled: int
+    oldest_created_at: datetime | None
+
+
+async def backlog(session: AsyncSession) -> Backlog:
+    """The outbox backlog, for an operator's metrics: two reads of the partial index
+    ``ix_outbox_unhandled`` (only unhandled rows)."""
+    unhandled = OutboxEvent.handled_at.is_(None)
+    count = await session.scalar(select(func.count()).select_from(OutboxEvent).where(unhandled))
+    oldest = await session.scalar(select(func.min(OutboxEvent.created_at)).where(unhandled))
+    return Backlog(int(count or 0), oldest)

@@ -4,8 +4,9 @@ import strawberry
 
 from hub.domain.auth.services import create_user
 from hub.domain.errors import DomainError
+from hub.schema.audit.record import audit
 from hub.schema.auth.types import Role, User
-from hub.schema.common import AppInfo, Error, decode_id, errors_of
+from hub.schema.common import AppInfo, Error, decode_id, encode_id, errors_of
 
 
 @strawberry.input(description="A new user.")
@@ -46,6 +47,7 @@ class UserCreateMutation:
                     roles=list(input.roles),
                     customer_id=customer_id,
                 )
+                await audit(info, session, encode_id("User", user.id))
         except DomainError as e:
             return UserCreatePayload(user=None, errors=errors_of(e))
         return UserCreatePayload(user=User.of(user), errors=[])

@@ -4,6 +4,7 @@ import strawberry
 
 from hub.domain.catalog.services import create_category
 from hub.domain.errors import DomainError
+from hub.schema.audit.record import audit
 from hub.schema.catalog.types import Category
 from hub.schema.common import AppInfo, Error, decode_id, encode_id, errors_of
 
@@ -33,6 +34,7 @@ class CategoryCreateMutation:
         try:
             async with info.context.db.write() as session:
                 c = await create_category(session, p, name=input.name, parent_id=parent)
+                await audit(info, session, encode_id("Category", c.id))
         except DomainError as e:
             return CategoryCreatePayload(category=None, errors=errors_of(e))
         return CategoryCreatePayload(

@@ -7,8 +7,9 @@ import strawberry
 from hub.domain.catalog.services import create_product
 from hub.domain.errors import DomainError
 from hub.domain.pricing.services import load_price_book
+from hub.schema.audit.record import audit
 from hub.schema.catalog.types import Product
-from hub.schema.common import AppInfo, Error, decode_id, errors_of
+from hub.schema.common import AppInfo, Error, decode_id, encode_id, errors_of
 
 
 @strawberry.input(description="A new product.")
@@ -50,6 +51,7 @@ class ProductCreateMutation:
                     category_id=category_id,
                 )
                 book = await load_price_book(session, None, [row.id])
+                await audit(info, session, encode_id("Product", row.id))
         except DomainError as e:
             return ProductCreatePayload(product=None, errors=errors_of(e))
         return ProductCreatePayload(product=Product.of(row, book, info.context.currency), errors=[])

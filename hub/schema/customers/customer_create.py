@@ -6,7 +6,8 @@ import strawberry
 
 from hub.domain.customers.services import create_customer
 from hub.domain.errors import DomainError
-from hub.schema.common import AppInfo, Error, errors_of
+from hub.schema.audit.record import audit
+from hub.schema.common import AppInfo, Error, encode_id, errors_of
 from hub.schema.customers.types import Customer
 
 
@@ -45,6 +46,7 @@ class CustomerCreateMutation:
                     group_code=input.group_code,
                     region=input.region,
                 )
+                await audit(info, session, encode_id("Customer", c.id))
         except DomainError as e:
             return CustomerCreatePayload(customer=None, errors=errors_of(e))
         return CustomerCreatePayload(customer=Customer.of(c, info.context.currency), errors=[])

@@ -4,6 +4,7 @@ import strawberry
 
 from hub.domain.errors import DomainError
 from hub.domain.integration.services import retry_job
+from hub.schema.audit.record import audit
 from hub.schema.common import AppInfo, Error, decode_id, errors_of
 from hub.schema.integration.types import IntegrationJob
 
@@ -31,6 +32,7 @@ class IntegrationJobRetryMutation:
                 raise DomainError.not_found("Integration job", "id")
             async with info.context.db.write() as session:
                 job = IntegrationJob.of(await retry_job(session, p, pk))
+                await audit(info, session, job.id)
         except DomainError as e:
             return IntegrationJobPayload(job=None, errors=errors_of(e))
         return IntegrationJobPayload(job=job, errors=[])

@@ -4,6 +4,7 @@ import strawberry
 
 from hub.domain.errors import DomainError
 from hub.domain.inventory.services import set_stock
+from hub.schema.audit.record import audit
 from hub.schema.common import AppInfo, Error, errors_of
 from hub.schema.inventory.types import StockLevel
 
@@ -36,6 +37,8 @@ class StockSetMutation:
                 s = await set_stock(
                     session, p, sku=input.sku, warehouse_code=input.warehouse_code, quantity=input.quantity
                 )
+                # A stock level has no GraphQL id: its SKU and warehouse code name it.
+                await audit(info, session, f"{s.sku}@{s.warehouse_code}")
         except DomainError as e:
             return StockSetPayload(stock=None, errors=errors_of(e))
         return StockSetPayload(

@@ -4,7 +4,8 @@ import strawberry
 
 from hub.domain.errors import DomainError
 from hub.domain.inventory.services import create_warehouse
-from hub.schema.common import AppInfo, Error, errors_of
+from hub.schema.audit.record import audit
+from hub.schema.common import AppInfo, Error, encode_id, errors_of
 from hub.schema.inventory.types import Warehouse
 
 
@@ -37,6 +38,7 @@ class WarehouseCreateMutation:
                 w = await create_warehouse(
                     session, p, code=input.code, name=input.name, priority=input.priority
                 )
+                await audit(info, session, encode_id("Warehouse", w.id))
         except DomainError as e:
             return WarehouseCreatePayload(warehouse=None, errors=errors_of(e))
         return WarehouseCreatePayload(warehouse=Warehouse.of(w), errors=[])

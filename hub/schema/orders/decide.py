@@ -10,7 +10,8 @@ from hub.domain.auth.principal import Principal
 from hub.domain.errors import DomainError
 from hub.domain.orders.models import Order as OrderModel
 from hub.domain.orders.viewing import order_views
-from hub.schema.common import AppInfo, decode_id, errors_of
+from hub.schema.audit.record import audit
+from hub.schema.common import AppInfo, decode_id, encode_id, errors_of
 from hub.schema.orders.payloads import OrderPayload
 from hub.schema.orders.types import Order
 
@@ -26,6 +27,7 @@ async def run_order_change(info: AppInfo, order_id: str, change: Change) -> Orde
     try:
         async with info.context.db.write() as session:
             order = await change(session, p, pk)
+            await audit(info, session, encode_id("Order", order.id))
             (view,) = await order_views(session, p, [order])
     except DomainError as e:
         return OrderPayload(order=None, errors=errors_of(e))

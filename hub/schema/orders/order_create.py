@@ -6,7 +6,8 @@ from hub.domain.errors import DomainError
 from hub.domain.orders.placement import IdempotencyRace, create_order
 from hub.domain.orders.viewing import order_views
 from hub.domain.pricing.quotes import LineInput
-from hub.schema.common import AppInfo, decode_id, errors_of
+from hub.schema.audit.record import audit
+from hub.schema.common import AppInfo, decode_id, encode_id, errors_of
 from hub.schema.orders.inputs import OrderLineInput
 from hub.schema.orders.payloads import OrderPayload
 from hub.schema.orders.types import Order
@@ -50,6 +51,8 @@ class OrderCreateMutation:
                         idempotency_key=idempotency_key,
                         currency=info.context.currency,
                     )
+                    # once: a resent key replays the order and writes nothing new
+                    await audit(info, session, encode_id("Order", order.id), once=idempotency_key is not None)
                     (view,) = await order_views(session, p, [order])
             except DomainError as e:
                 return OrderPayload(order=None, errors=errors_of(e))
