@@ -16,11 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
 from hub.domain.auth.services import LoginThrottle
-from hub.domain.auth.tokens import TokenService
+from hub.domain.auth.principal import Principal
+from hub.domain.auth.sessions import current_principal
+from hub.domain.auth.tokens import TokenProblem, TokenService
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
 from hub.settings import Settings
@@ -28,6 +32,20 @@ from hub.settings import Settings
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "build_schema", "create_app", "request_id_var"]
 
 log = logging.getLogger("hub.app")
+
+
+_AUTH_PROBLEM = "hub.auth_problem"
+
+
+async def caller_of(db: Database, tokens: TokenService, token: str) -> tuple[Principal | None, TokenProblem | None]:
+    """The request's caller for a bearer token, or why it runs as anonymous: the token's
+    signature and lifetime (no database), then the user's current row (one read by primary key)."""
+    claims = tokens.claims(token)
+    if isinstance(claims, TokenProblem):
+        return None, claims
+    async with db.read() as session:
+        principal = await current_principal(session, claims)
+    return principal, (None if principal is not None else TokenProblem.INVALID)
 
 
 class HubGraphQL(GraphQL):
@@ -40,11 +58,21 @@ class HubGraphQL(GraphQL):
         self.state = state
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        principal = None
+        principal, problem = None, None
         auth = request.headers.get("authorization")
         if auth and auth[:7].lower() == "bearer ":
-            principal = self.state.tokens.principal(auth[7:].strip())
+            principal, problem = await caller_of(self.state.db, self.state.tokens, auth[7:].strip())
+            request.scope[_AUTH_PROBLEM] = problem
         return Context(app=self.state, principal=principal, request_id=request_id_var.get())
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
+        answer = await super().process_result(request, result)
+        problem = request.scope.get(_AUTH_PROBLEM)
+        if problem is not None:
+            # API.md "Operations": the request ran as anonymous; say why, so a frontend can
+            # send the user to log in again.
+            answer["extensions"] = {**(answer.get("extensions") or {}), "auth": problem.value}
+        return answer
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data, default=str)
