@@ -21,8 +21,8 @@ from strawberry.types import ExecutionResult
 
 from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
-from hub.domain.auth.services import LoginThrottle
 from hub.domain.auth.principal import Principal
+from hub.domain.auth.services import LoginThrottle
 from hub.domain.auth.sessions import current_principal
 from hub.domain.auth.tokens import TokenProblem, TokenService
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
@@ -37,7 +37,9 @@ log = logging.getLogger("hub.app")
 _AUTH_PROBLEM = "hub.auth_problem"
 
 
-async def caller_of(db: Database, tokens: TokenService, token: str) -> tuple[Principal | None, TokenProblem | None]:
+async def caller_of(
+    db: Database, tokens: TokenService, token: str
+) -> tuple[Principal | None, TokenProblem | None]:
     """The request's caller for a bearer token, or why it runs as anonymous: the token's
     signature and lifetime (no database), then the user's current row (one read by primary key)."""
     claims = tokens.claims(token)
@@ -65,7 +67,7 @@ class HubGraphQL(GraphQL):
             request.scope[_AUTH_PROBLEM] = problem
         return Context(app=self.state, principal=principal, request_id=request_id_var.get())
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         answer = await super().process_result(request, result)
         problem = request.scope.get(_AUTH_PROBLEM)
         if problem is not None:

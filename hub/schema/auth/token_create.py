@@ -39,4 +39,5 @@ class TokenCreateMutation:
         answer = User.of(user)
         if customer is not None:
             answer.known_customer = Customer.of(customer, ctx.currency)
-        return TokenCreatePayload(token=ctx.app.tokens.issue(principal, issue_time(user)), user=answer, errors=[])
+        token = ctx.app.tokens.issue(principal, issue_time(user))
+        return TokenCreatePayload(token=token, user=answer, errors=[])
