@@ -23,7 +23,7 @@ from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
 from hub.domain.auth.principal import Principal
 from hub.domain.auth.services import LoginThrottle
-from hub.domain.auth.sessions import current_principal
+from hub.domain.auth.sessions import UserStateCache, check_caller
 from hub.domain.auth.tokens import TokenProblem, TokenService
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
@@ -37,16 +37,14 @@ log = logging.getLogger("hub.app")
 _AUTH_PROBLEM = "hub.auth_problem"
 
 
-async def caller_of(
-    db: Database, tokens: TokenService, token: str
-) -> tuple[Principal | None, TokenProblem | None]:
+async def caller_of(state: AppState, token: str) -> tuple[Principal | None, TokenProblem | None]:
     """The request's caller for a bearer token, or why it runs as anonymous: the token's
-    signature and lifetime (no database), then the user's current row (one read by primary key)."""
-    claims = tokens.claims(token)
+    signature and lifetime (no database), then its user's current state (one read by primary
+    key, or the user cache)."""
+    claims = state.tokens.claims(token)
     if isinstance(claims, TokenProblem):
         return None, claims
-    async with db.read() as session:
-        principal = await current_principal(session, claims)
+    principal = await check_caller(claims, state.users, state.db.read)
     return principal, (None if principal is not None else TokenProblem.INVALID)
 
 
@@ -63,7 +61,7 @@ class HubGraphQL(GraphQL):
         principal, problem = None, None
         auth = request.headers.get("authorization")
         if auth and auth[:7].lower() == "bearer ":
-            principal, problem = await caller_of(self.state.db, self.state.tokens, auth[7:].strip())
+            principal, problem = await caller_of(self.state, auth[7:].strip())
             request.scope[_AUTH_PROBLEM] = problem
         return Context(app=self.state, principal=principal, request_id=request_id_var.get())
 
@@ -172,6 +170,7 @@ def create_app(
         db=database,
         tokens=TokenService(settings.secret_key, settings.token_ttl_seconds),
         throttle=LoginThrottle(),
+        users=UserStateCache(settings.user_cache_seconds),
     )
     graphql_app = HubGraphQL(build_schema(settings), state)
     hooks = wired.hooks(database)

@@ -8,7 +8,7 @@ import jwt
 
 from hub.domain.auth.models import Role, User
 from hub.domain.auth.principal import Principal
-from hub.domain.auth.sessions import end_sessions, issue_time
+from hub.domain.auth.sessions import UserState, UserStateCache, end_sessions, issue_time
 from hub.domain.auth.tokens import TokenClaims, TokenProblem, TokenService
 
 KEY = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -66,3 +66,25 @@ def test_ending_sessions_drops_tokens_of_the_same_second_and_later_logins_count(
     assert user.tokens_valid_after == datetime.fromtimestamp(NOW + 1, UTC)
     assert issue_time(user, now=NOW + 0.5) == NOW + 1
     assert issue_time(user, now=NOW + 5) == NOW + 5
+
+
+def test_the_user_cache_keeps_a_state_for_its_seconds_and_forgets_on_demand() -> None:
+    state = UserState("a@test.hub", frozenset({Role.SALES}), None, True, None)
+    cache = UserStateCache(2, size=2)
+    # a state (or a missing user) is kept for the cache's seconds
+    cache.put(1, state, now=100.0)
+    cache.put(2, None, now=100.0)
+    assert cache.get(1, now=101.9) == (True, state)
+    assert cache.get(2, now=101.9) == (True, None)
+    assert cache.get(1, now=102.0) == (False, None)
+    # forget drops it at once; beyond its size the oldest goes
+    cache.put(1, state, now=200.0)
+    cache.forget(1)
+    assert cache.get(1, now=200.0) == (False, None)
+    for uid in (3, 4, 5):
+        cache.put(uid, state, now=300.0)
+    assert [cache.get(uid, now=300.0)[0] for uid in (3, 4, 5)] == [False, True, True]
+    # and with 0 seconds nothing is kept
+    off = UserStateCache(0)
+    off.put(1, state, now=0.0)
+    assert off.get(1, now=0.0) == (False, None)

@@ -6,14 +6,18 @@ why in ``extensions.auth``."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import jwt
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
+from hub.db import Database
 from hub.domain.auth.models import Role, User
-from tests.support import PASSWORD, Hub
+from hub.settings import Settings
+from tests.support import PASSWORD, Hub, count_statements
 
 ERRORS = "errors { field code message }"
 WHO = "{ me { email roles customer { code } } warehouses { code } }"
@@ -242,3 +246,46 @@ async def test_extensions_auth_says_expired_or_invalid_and_is_absent_otherwise(h
         {"data": {"me": {"email": "admin@test.hub"}}},
         {"data": {"me": None}},
     ]
+
+
+# -- the per-process user cache (HUB_USER_CACHE_SECONDS) ----------------------------------------
+def users_reads(statements: list[str]) -> int:
+    return sum("FROM users" in s for s in statements)
+
+
+async def test_with_the_user_cache_a_change_made_here_is_seen_at_once(
+    settings: Settings, db: Database
+) -> None:
+    async with Hub.start(replace(settings, user_cache_seconds=60), db) as hub:
+        # given a second admin and a SALES user, whose states are cached by a first request each
+        await hub.standard()
+        other_admin = await hub.add_user("admin2", [Role.ADMIN])
+        with count_statements(db.engine) as first:
+            await ask(hub, other_admin)
+            await ask(hub, hub.seeded.tokens["sales"])
+        with count_statements(db.engine) as again:
+            assert (await ask(hub, other_admin, "{ me { roles } }"))["data"] == {"me": {"roles": ["ADMIN"]}}
+        assert (users_reads(first), users_reads(again)) == (2, 0)
+        # when admin demotes admin2 and deactivates the SALES user through this process
+        for label, inp in (("admin2", {"roles": ["SALES"]}), ("sales", {"active": False})):
+            data = await hub.data(USER_UPDATE, {"id": await user_id(hub, label), "input": inp}, as_="admin")
+            assert data["userUpdate"]["errors"] == []
+        # then their next requests see it, though the cache would have kept them a minute
+        assert (await ask(hub, other_admin, "{ me { roles } }"))["data"] == {"me": {"roles": ["SALES"]}}
+        assert await ask(hub, hub.seeded.tokens["sales"]) == {"data": ANONYMOUS, "extensions": INVALID}
+
+
+async def test_with_the_user_cache_a_change_made_elsewhere_is_seen_within_its_seconds(
+    settings: Settings, db: Database
+) -> None:
+    async with Hub.start(replace(settings, user_cache_seconds=1), db) as hub:
+        # given a SALES user whose state this process has cached
+        await hub.standard()
+        sales = hub.seeded.tokens["sales"]
+        assert (await ask(hub, sales))["data"]["me"]["email"] == "sales@test.hub"
+        # when another process deactivates it (written straight to the database)
+        async with db.write() as s:
+            await s.execute(update(User).where(User.id == hub.seeded.users["sales"]).values(active=False))
+        # then this process notices within the cache's second
+        await asyncio.sleep(1.05)
+        assert await ask(hub, sales) == {"data": ANONYMOUS, "extensions": INVALID}

@@ -44,4 +44,5 @@ class PasswordChangeMutation:
                 # User id) here, in this transaction (never the passwords).
         except DomainError as e:
             return PasswordChangePayload(token=None, errors=errors_of(e))
+        ctx.app.users.forget(user.id)  # this process sees the change at once
         return PasswordChangePayload(token=ctx.app.tokens.issue(p, issue_time(user)), errors=[])

@@ -38,4 +38,5 @@ class UserPasswordSetMutation:
                 # transaction (never the password).
         except DomainError as e:
             return UserPasswordSetPayload(user=None, errors=errors_of(e))
+        info.context.app.users.forget(user.id)  # this process sees the change at once
         return UserPasswordSetPayload(user=User.of(user), errors=[])

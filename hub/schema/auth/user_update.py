@@ -85,4 +85,5 @@ class UserUpdateMutation:
                 # Audit (issue 9, item 8): record ("userUpdate", User id) here, in this transaction.
         except DomainError as e:
             return UserUpdatePayload(user=None, errors=errors_of(e))
+        info.context.app.users.forget(user.id)  # this process sees the change at once
         return UserUpdatePayload(user=User.of(user), errors=[])
