@@ -258,10 +258,12 @@ async def set_password(session: AsyncSession, actor: Principal, user_id: int, pa
     """
     require(actor, Action.USER_PASSWORD_SET)
     problems = password_problems(password, "password")
+    # Hashed before the first statement, so no write lock is held meanwhile (SQLite).
+    new_hash = await hash_password(password) if not problems else ""
     user = await _user_for_update(session, user_id)
     if problems:
         raise problems[0]
-    user.password_hash = await hash_password(password)
+    user.password_hash = new_hash
     end_sessions(user)
     await session.flush()
     return user
@@ -278,13 +280,15 @@ async def change_password(
             one is not 8 to 256 characters (field ``newPassword``); NOT_FOUND when the caller's
             user is gone.
     """
-    user = await _user_for_update(session, actor.user_id)
     problems = password_problems(new_password, "newPassword")
+    # Hashed before the first statement, so no write lock is held meanwhile (SQLite).
+    new_hash = await hash_password(new_password) if not problems else ""
+    user = await _user_for_update(session, actor.user_id)
     if not await verify_password(user.password_hash, old_password):
         problems.insert(0, DomainError.invalid("The current password is wrong", "oldPassword"))
     if problems:
         raise DomainError([p for e in problems for p in e.problems])
-    user.password_hash = await hash_password(new_password)
+    user.password_hash = new_hash
     end_sessions(user)
     await session.flush()
     return user
