@@ -17,11 +17,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
+from hub.domain.auth.principal import Principal
 from hub.domain.auth.services import LoginThrottle
-from hub.domain.auth.tokens import TokenService
+from hub.domain.auth.sessions import UserStateCache, check_caller
+from hub.domain.auth.tokens import TokenProblem, TokenService
 from hub.operations import AccessLog, Metrics, Readiness
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
@@ -30,6 +34,20 @@ from hub.settings import Settings
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "build_schema", "create_app", "request_id_var"]
 
 log = logging.getLogger("hub.app")
+
+
+_AUTH_PROBLEM = "hub.auth_problem"
+
+
+async def caller_of(state: AppState, token: str) -> tuple[Principal | None, TokenProblem | None]:
+    """The request's caller for a bearer token, or why it runs as anonymous: the token's
+    signature and lifetime (no database), then its user's current state (one read by primary
+    key, or the user cache)."""
+    claims = state.tokens.claims(token)
+    if isinstance(claims, TokenProblem):
+        return None, claims
+    principal = await check_caller(claims, state.users, state.db.read)
+    return principal, (None if principal is not None else TokenProblem.INVALID)
 
 
 class HubGraphQL(GraphQL):
@@ -42,11 +60,21 @@ class HubGraphQL(GraphQL):
         self.state = state
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        principal = None
+        principal, problem = None, None
         auth = request.headers.get("authorization")
         if auth and auth[:7].lower() == "bearer ":
-            principal = self.state.tokens.principal(auth[7:].strip())
+            principal, problem = await caller_of(self.state, auth[7:].strip())
+            request.scope[_AUTH_PROBLEM] = problem
         return Context(app=self.state, principal=principal, request_id=request_id_var.get())
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        problem = request.scope.get(_AUTH_PROBLEM)
+        if problem is not None:
+            # API.md "Operations": the request ran as anonymous; say why, so a frontend can
+            # send the user to log in again.
+            answer["extensions"] = {**(answer.get("extensions") or {}), "auth": problem.value}
+        return answer
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data, default=str)
@@ -143,6 +171,7 @@ def create_app(
         db=database,
         tokens=TokenService(settings.secret_key, settings.token_ttl_seconds),
         throttle=LoginThrottle(),
+        users=UserStateCache(settings.user_cache_seconds),
     )
     graphql_app = HubGraphQL(build_schema(settings), state)
     hooks = wired.hooks(database)

@@ -94,6 +94,8 @@ class Settings:
     secret_key: str = DEMO_SECRET_KEY
     currency: str = "CNY"
     token_ttl_seconds: int = 8 * 3600
+    # How long a process may reuse a user's row for its requests (0: read it on every request).
+    user_cache_seconds: int = 2
     graphiql: bool = True
     introspection: bool = True
     fast_execution: bool = True  # hub/schema/execution.py; false: strawberry's own executor
@@ -160,6 +162,7 @@ class Settings:
             secret_key=secret_key,
             currency=currency,
             token_ttl_seconds=_int(env, "HUB_TOKEN_TTL_SECONDS", 8 * 3600, 60, 30 * 86400),
+            user_cache_seconds=_int(env, "HUB_USER_CACHE_SECONDS", 2, 0, 60),
             graphiql=_bool(env, "HUB_GRAPHIQL", True),
             introspection=_bool(env, "HUB_INTROSPECTION", True),
             fast_execution=_bool(env, "HUB_FAST_EXECUTION", True),

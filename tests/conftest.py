@@ -86,6 +86,9 @@ def settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Se
         database_url=url,
         secret_key="test-secret-key-0123456789-abcdefghijklmnop",
         redis_url=None,
+        # Every request reads its user's row, so statement counts do not depend on the order
+        # of tests; tests/schema/test_sessions.py covers the cache itself.
+        user_cache_seconds=0,
     )
 
 

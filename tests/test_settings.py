@@ -50,6 +50,7 @@ def test_plain_urls_get_the_async_driver(url: str, expected: str) -> None:
         ({"HUB_FAST_EXECUTION": "fast"}, "HUB_FAST_EXECUTION"),
         ({"HUB_LOG_LEVEL": "LOUD"}, "HUB_LOG_LEVEL"),
         ({"HUB_TOKEN_TTL_SECONDS": "5"}, "HUB_TOKEN_TTL_SECONDS"),
+        ({"HUB_USER_CACHE_SECONDS": "61"}, "HUB_USER_CACHE_SECONDS"),
     ],
 )
 def test_a_malformed_setting_names_itself_in_one_line(env: dict[str, str], names: str) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from strawberry.tools import merge_types
 
 from hub.schema.audit.queries import AuditQueries
+from hub.schema.auth.password_change import PasswordChangeMutation
 from hub.schema.auth.queries import AuthQueries
 from hub.schema.auth.token_create import TokenCreateMutation
 from hub.schema.auth.user_create import UserCreateMutation
+from hub.schema.auth.user_password_set import UserPasswordSetMutation
+from hub.schema.auth.user_update import UserUpdateMutation
 from hub.schema.catalog.category_create import CategoryCreateMutation
 from hub.schema.catalog.product_create import ProductCreateMutation
 from hub.schema.catalog.queries import CatalogQueries
@@ -41,6 +44,9 @@ Mutation = merge_types(
     (
         TokenCreateMutation,
         UserCreateMutation,
+        UserUpdateMutation,
+        UserPasswordSetMutation,
+        PasswordChangeMutation,
         CategoryCreateMutation,
         ProductCreateMutation,
         CustomerCreateMutation,

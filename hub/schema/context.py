@@ -8,6 +8,7 @@ from typing import Any
 from hub.db import Database
 from hub.domain.auth.principal import Principal
 from hub.domain.auth.services import LoginThrottle
+from hub.domain.auth.sessions import UserStateCache
 from hub.domain.auth.tokens import TokenService
 from hub.settings import Settings
 
@@ -22,6 +23,7 @@ class AppState:
     db: Database
     tokens: TokenService
     throttle: LoginThrottle
+    users: UserStateCache  # users' current state for each request's caller; forget() on change
 
 
 @dataclass(slots=True)

@@ -62,6 +62,8 @@ SERVICES: list[tuple[str, Action, Call]] = [
             s, a, email="new@test.hub", password="long-enough-pw", roles=[Role.SALES], customer_id=None
         ),
     ),
+    ("update_user", Action.USER_UPDATE, lambda s, a: auth.update_user(s, a, 1, active=True)),
+    ("set_password", Action.USER_PASSWORD_SET, lambda s, a: auth.set_password(s, a, 1, "long-enough-pw")),
     ("list_jobs", Action.INTEGRATION_VIEW, lambda s, a: integration.list_jobs(s, a)),
     ("count_jobs", Action.INTEGRATION_VIEW, lambda s, a: integration.count_jobs(s, a, role="erp")),
     ("sync_states", Action.INTEGRATION_VIEW, lambda s, a: integration.sync_states(s, a, [1])),

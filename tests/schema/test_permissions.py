@@ -202,6 +202,12 @@ ANONYMOUS_KINDS = [
     "not-an-access-token",
     "other-scheme",
 ]
+# What `extensions.auth` says for each (API.md "Operations"); absent without a bearer token.
+AUTH_EXTENSION: dict[str, dict[str, Any]] = {
+    kind: {"extensions": {"auth": "expired" if kind == "expired" else "invalid"}}
+    for kind in ANONYMOUS_KINDS
+    if kind not in ("none", "other-scheme")
+}
 
 
 async def post_with(
@@ -277,7 +283,8 @@ async def test_anonymous_caller_gets_null_for_every_query_field(hub: Hub, kind: 
             "customer": None,
             "customers": None,
             "warehouses": None,
-        }
+        },
+        **AUTH_EXTENSION.get(kind, {}),
     }
 
 
@@ -311,7 +318,8 @@ async def test_anonymous_caller_gets_null_for_every_mutation_and_nothing_is_writ
             "orderCancel": None,
             "orderApprove": None,
             "orderReject": None,
-        }
+        },
+        **AUTH_EXTENSION.get(kind, {}),
     }
     # and nothing was written: no rows, no stock change, the order still pending
     assert await snapshot(hub) == before
@@ -358,8 +366,9 @@ async def test_expired_token_is_anonymous(hub: Hub) -> None:
         token,
     )
     # then both are answered as for an anonymous caller, with HTTP 200
-    assert (me.status_code, me.json()) == (200, {"data": {"me": None, "warehouses": None}})
-    assert (created.status_code, created.json()) == (200, {"data": {"userCreate": None}})
+    expired = {"extensions": {"auth": "expired"}}
+    assert (me.status_code, me.json()) == (200, {"data": {"me": None, "warehouses": None}, **expired})
+    assert (created.status_code, created.json()) == (200, {"data": {"userCreate": None}, **expired})
     # and no user was created
     assert await hub.count(User) == users_before
 
@@ -374,7 +383,7 @@ async def test_same_token_works_until_it_expires(hub: Hub) -> None:
     stale_me = (await hub.post({"query": "{ me { email roles } }"}, stale)).json()
     # then only the fresh one is somebody
     assert fresh_me == {"data": {"me": {"email": "admin@test.hub", "roles": ["ADMIN"]}}}
-    assert stale_me == {"data": {"me": None}}
+    assert stale_me == {"data": {"me": None}, "extensions": {"auth": "expired"}}
 
 
 # -- tokenCreate and me ------------------------------------------------------------------------

@@ -26,7 +26,9 @@ class Action(StrEnum):
     CUSTOMER_LIST = "CUSTOMER_LIST"
     CUSTOMER_VIEW = "CUSTOMER_VIEW"  # any customer's account (a customer user sees its own)
     CUSTOMER_MANAGE = "CUSTOMER_MANAGE"
-    USER_MANAGE = "USER_MANAGE"
+    USER_MANAGE = "USER_MANAGE"  # create users
+    USER_UPDATE = "USER_UPDATE"  # change a user's roles, customer or active flag
+    USER_PASSWORD_SET = "USER_PASSWORD_SET"  # set another user's password (ends its sessions)
     # inventory
     WAREHOUSE_MANAGE = "WAREHOUSE_MANAGE"
     WAREHOUSE_LIST = "WAREHOUSE_LIST"
@@ -52,6 +54,8 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.CUSTOMER_VIEW: _STAFF,
     Action.CUSTOMER_MANAGE: _ADMIN,
     Action.USER_MANAGE: _ADMIN,
+    Action.USER_UPDATE: _ADMIN,
+    Action.USER_PASSWORD_SET: _ADMIN,
     Action.WAREHOUSE_MANAGE: _ADMIN,
     Action.WAREHOUSE_LIST: _STAFF,
     Action.STOCK_SET: frozenset({Role.WAREHOUSE, Role.ADMIN}),

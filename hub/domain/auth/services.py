@@ -6,6 +6,8 @@ import re
 import time
 from collections import deque
 from collections.abc import Sequence
+from enum import Enum
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +17,24 @@ from hub.domain.auth.models import Role, User
 from hub.domain.auth.passwords import hash_password, verify_password
 from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
+from hub.domain.auth.sessions import end_sessions
 from hub.domain.customers.models import Customer
 from hub.domain.errors import DomainError
 from hub.domain.validation import check_clean
 
-__all__ = ["LoginThrottle", "authenticate", "create_user", "principal_of"]
+__all__ = [
+    "KEEP",
+    "Keep",
+    "LoginThrottle",
+    "authenticate",
+    "change_password",
+    "create_user",
+    "password_problems",
+    "principal_of",
+    "role_problems",
+    "set_password",
+    "update_user",
+]
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
 LOGIN_FAILED = "Email or password is wrong"
@@ -55,6 +70,37 @@ class LoginThrottle:
 
     def succeeded(self, email: str) -> None:
         self._failures.pop(email, None)
+
+
+def role_problems(roles: frozenset[Role], customer_id: int | None) -> list[DomainError]:
+    """What is wrong with a user holding ``roles`` bound to ``customer_id`` (API.md: a CUSTOMER
+    user needs a customer and holds no staff role; staff users have no customer)."""
+    problems = []
+    if not roles:
+        problems.append(DomainError.invalid("Give at least one role", "roles"))
+    if Role.CUSTOMER in roles:
+        if len(roles) > 1:
+            problems.append(DomainError.invalid("A CUSTOMER user cannot also hold staff roles", "roles"))
+        if customer_id is None:
+            problems.append(DomainError.invalid("customerId is required for a CUSTOMER user", "customerId"))
+    elif customer_id is not None:
+        problems.append(
+            DomainError.invalid("customerId is only for users with the CUSTOMER role", "customerId")
+        )
+    return problems
+
+
+def password_problems(password: str, field: str) -> list[DomainError]:
+    """What is wrong with a new password (8 to 256 characters)."""
+    if len(password) < MIN_PASSWORD or len(password) > 256:
+        return [DomainError.invalid(f"Password must be {MIN_PASSWORD} to 256 characters", field)]
+    return []
+
+
+async def _require_customer_exists(session: AsyncSession, customer_id: int | None) -> None:
+    """Raises: DomainError NOT_FOUND (field customerId) for an unknown customer id."""
+    if customer_id is not None and await session.get(Customer, customer_id) is None:
+        raise DomainError.not_found("Customer", "customerId")
 
 
 def normalize_email(email: str) -> str:
@@ -111,24 +157,12 @@ async def create_user(
     norm = normalize_email(email)
     if not EMAIL_RE.match(norm) or len(norm) > 254:
         problems.append(DomainError.invalid("Enter a valid email address", "email"))
-    if len(password) < MIN_PASSWORD or len(password) > 256:
-        problems.append(DomainError.invalid(f"Password must be {MIN_PASSWORD} to 256 characters", "password"))
+    problems.extend(password_problems(password, "password"))
     role_set = frozenset(roles)
-    if not role_set:
-        problems.append(DomainError.invalid("Give at least one role", "roles"))
-    if Role.CUSTOMER in role_set:
-        if len(role_set) > 1:
-            problems.append(DomainError.invalid("A CUSTOMER user cannot also hold staff roles", "roles"))
-        if customer_id is None:
-            problems.append(DomainError.invalid("customerId is required for a CUSTOMER user", "customerId"))
-    elif customer_id is not None:
-        problems.append(
-            DomainError.invalid("customerId is only for users with the CUSTOMER role", "customerId")
-        )
+    problems.extend(role_problems(role_set, customer_id))
     if problems:
         raise DomainError([p for e in problems for p in e.problems])
-    if customer_id is not None and await session.get(Customer, customer_id) is None:
-        raise DomainError.not_found("Customer", "customerId")
+    await _require_customer_exists(session, customer_id)
     taken = await session.scalar(select(func.count()).select_from(User).where(User.email == norm))
     if taken:
         raise DomainError.invalid("A user with this email already exists", "email")
@@ -144,4 +178,123 @@ async def create_user(
         await session.flush()
     except IntegrityError:
         raise DomainError.invalid("A user with this email already exists", "email") from None
+    return user
+
+
+class Keep(Enum):
+    """An omitted field of an update: leave it as it is."""
+
+    KEEP = "KEEP"
+
+
+KEEP: Final = Keep.KEEP
+
+
+async def _user_for_update(session: AsyncSession, user_id: int) -> User:
+    """The user, its row locked until the transaction ends (PostgreSQL).
+
+    Raises:
+        DomainError: NOT_FOUND (field ``id``).
+    """
+    user = (
+        await session.execute(select(User).where(User.id == user_id).with_for_update())
+    ).scalar_one_or_none()
+    if user is None:
+        raise DomainError.not_found("User", "id")
+    return user
+
+
+async def update_user(
+    session: AsyncSession,
+    actor: Principal,
+    user_id: int,
+    *,
+    roles: Sequence[Role] | Keep = KEEP,
+    customer_id: int | None | Keep = KEEP,
+    region_ids: Sequence[int] | Keep = KEEP,
+    active: bool | Keep = KEEP,
+) -> User:
+    """Change a user's roles, customer or active flag; what is ``KEEP`` stays as it is.
+
+    The result must satisfy the rule of :func:`role_problems` (a CUSTOMER user has a customer,
+    staff have none). Roles and customer take effect at the user's next request (each request
+    reads them); deactivating also ends the user's sessions, so its tokens stay invalid after a
+    reactivation.
+
+    Raises:
+        DomainError: PERMISSION_DENIED unless the actor may update users (ADMIN); NOT_FOUND for
+            an unknown user (field ``id``) or customer (``customerId``); INVALID for roles and
+            customer that do not fit together, for an admin removing its own ADMIN role or
+            deactivating itself (that would lock it out), and for any region (regions come
+            with pricing: ``regionIds`` may only be empty for now).
+    """
+    require(actor, Action.USER_UPDATE)
+    user = await _user_for_update(session, user_id)
+    new_roles = user.roles if isinstance(roles, Keep) else frozenset(roles)
+    new_customer = user.customer_id if isinstance(customer_id, Keep) else customer_id
+    problems = role_problems(new_roles, new_customer)
+    if not isinstance(region_ids, Keep) and region_ids:
+        problems.append(DomainError.invalid("Regions are not available yet", "regionIds"))
+    if user.id == actor.user_id:
+        if Role.ADMIN not in new_roles:
+            problems.append(DomainError.invalid("You cannot remove your own ADMIN role", "roles"))
+        if active is False:
+            problems.append(DomainError.invalid("You cannot deactivate yourself", "active"))
+    if problems:
+        raise DomainError([p for e in problems for p in e.problems])
+    if new_customer != user.customer_id:
+        await _require_customer_exists(session, new_customer)
+    user.roles_text = ",".join(sorted(r.value for r in new_roles))
+    user.customer_id = new_customer
+    if not isinstance(active, Keep) and active != user.active:
+        user.active = active
+        if not active:
+            end_sessions(user)
+    await session.flush()
+    return user
+
+
+async def set_password(session: AsyncSession, actor: Principal, user_id: int, password: str) -> User:
+    """Set another user's password (a reset by an administrator) and end its sessions.
+
+    Raises:
+        DomainError: PERMISSION_DENIED unless the actor may set passwords (ADMIN); NOT_FOUND
+            for an unknown user (field ``id``); INVALID for a password that is not 8 to 256
+            characters (field ``password``).
+    """
+    require(actor, Action.USER_PASSWORD_SET)
+    problems = password_problems(password, "password")
+    # Hashed before the first statement, so no write lock is held meanwhile (SQLite).
+    new_hash = await hash_password(password) if not problems else ""
+    user = await _user_for_update(session, user_id)
+    if problems:
+        raise problems[0]
+    user.password_hash = new_hash
+    end_sessions(user)
+    await session.flush()
+    return user
+
+
+async def change_password(
+    session: AsyncSession, actor: Principal, old_password: str, new_password: str
+) -> User:
+    """Change the caller's own password and end all its sessions; the caller issues it a new
+    token (with :func:`hub.domain.auth.sessions.issue_time`) to keep working.
+
+    Raises:
+        DomainError: INVALID when ``old_password`` is wrong (field ``oldPassword``) or the new
+            one is not 8 to 256 characters (field ``newPassword``); NOT_FOUND when the caller's
+            user is gone.
+    """
+    problems = password_problems(new_password, "newPassword")
+    # Hashed before the first statement, so no write lock is held meanwhile (SQLite).
+    new_hash = await hash_password(new_password) if not problems else ""
+    user = await _user_for_update(session, actor.user_id)
+    if not await verify_password(user.password_hash, old_password):
+        problems.insert(0, DomainError.invalid("The current password is wrong", "oldPassword"))
+    if problems:
+        raise DomainError([p for e in problems for p in e.problems])
+    user.password_hash = new_hash
+    end_sessions(user)
+    await session.flush()
     return user

@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from hub.domain.auth.services import authenticate, principal_of
+from hub.domain.auth.sessions import issue_time
 from hub.domain.customers.services import get_customer
 from hub.domain.errors import DomainError
 from hub.schema.auth.types import User
@@ -38,4 +39,5 @@ class TokenCreateMutation:
         answer = User.of(user)
         if customer is not None:
             answer.known_customer = Customer.of(customer, ctx.currency)
-        return TokenCreatePayload(token=ctx.app.tokens.issue(principal), user=answer, errors=[])
+        token = ctx.app.tokens.issue(principal, issue_time(user))
+        return TokenCreatePayload(token=token, user=answer, errors=[])

@@ -25,6 +25,9 @@ class User:
     email: str = strawberry.field(description="Login email, lower case.")
     roles: list[Role] = strawberry.field(description="The user's roles.")  # type: ignore[valid-type]
     customer_id: strawberry.Private[int | None]
+    active: bool = strawberry.field(
+        default=True, description="False once deactivated: it cannot log in and has no valid token."
+    )
     # Set when the caller is not yet authenticated but may see it (the tokenCreate answer).
     known_customer: strawberry.Private[object | None] = None
 
@@ -50,4 +53,5 @@ class User:
             email=user.email,
             roles=sorted(user.roles),
             customer_id=user.customer_id,
+            active=user.active,
         )
