@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import os
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -62,12 +65,32 @@ def _tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
+def _check_port(host: str, port: int) -> None:
+    """Raises: ConfigError when nothing can listen on ``host:port`` (another process holds the
+    port, or the address is not this machine's), before any worker or relay has started."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror} (HUB_HOST / --host)") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {e.strerror} (is another hub running? "
+                "set HUB_PORT or --port)"
+            ) from None
+
+
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from hub.app import create_app
 
     _logging(settings)
+    _check_port(settings.host, settings.port)
     _check_connectors(settings)
     if settings.secret_key == DEMO_SECRET_KEY:
         logging.getLogger("hub").warning(
@@ -104,18 +127,44 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+ADMIN_PASSWORD_VAR = "HUB_ADMIN_PASSWORD"
+
+
+def _admin_password(given: str | None) -> str:
+    """The new admin's password: ``--password`` (visible to anyone who lists processes: for
+    scripts on a machine of one's own), else ``HUB_ADMIN_PASSWORD`` (an input of this one command,
+    not a setting of the hub), else typed twice at a terminal.
+
+    Raises:
+        ConfigError: none of those (no terminal to ask on), or the two typed differ.
+    """
+    if given is not None:
+        return given
+    from_env = os.environ.get(ADMIN_PASSWORD_VAR)
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise ConfigError(f"give the password in {ADMIN_PASSWORD_VAR} (or type it at a terminal)")
+    first = getpass.getpass("Password for the new admin: ")
+    if getpass.getpass("Again: ") != first:
+        raise ConfigError("the two passwords differ")
+    return first
+
+
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from hub.db import Database
     from hub.domain.auth.models import Role
     from hub.domain.auth.services import create_user
     from hub.domain.errors import DomainError
 
+    password = _admin_password(args.password)
+
     async def run() -> int:
         db = Database(settings)
         try:
             async with db.write() as session:
                 await create_user(
-                    session, None, email=args.email, password=args.password,
+                    session, None, email=args.email, password=password,
                     roles=[Role.ADMIN], customer_id=None,
                 )  # fmt: skip
         except DomainError as e:
@@ -254,7 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("create-admin", help="create an ADMIN user")
     p.add_argument("--email", required=True)
-    p.add_argument("--password", required=True)
+    p.add_argument(
+        "--password",
+        help=f"the password (visible in the process list; prefer {ADMIN_PASSWORD_VAR} or the prompt)",
+    )
     p.set_defaults(func=cmd_create_admin)
     p = sub.add_parser("worker", help="run a Dramatiq worker and the outbox relay against Redis")
     p.add_argument("--threads", type=int, default=4, help="worker threads (default 4)")

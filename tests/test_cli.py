@@ -133,3 +133,58 @@ def test_worker_needs_redis() -> None:
     # then it refuses in one line naming the setting (hub serve runs jobs in-process instead)
     assert result.returncode == 2
     assert "HUB_REDIS_URL" in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_create_admin_takes_the_password_from_the_environment_and_never_prints_it(tmp_path: Path) -> None:
+    env = {"HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db"}
+    assert run(["migrate"], env).returncode == 0
+    # when an admin is created with the password in HUB_ADMIN_PASSWORD, not on the command line
+    result = run(
+        ["create-admin", "--email", "boss@example.com"], env | {"HUB_ADMIN_PASSWORD": "env-pass-0123"}
+    )
+    # then it is created with that password, and the password appears in no output
+    assert result.returncode == 0, result.stderr
+    assert "env-pass-0123" not in result.stdout + result.stderr
+
+    async def stored_hash_matches() -> bool:
+        from hub.domain.auth.passwords import verify_password
+
+        db = Database(Settings(database_url=env["HUB_DATABASE_URL"]))
+        try:
+            async with db.read() as s:
+                user = await s.scalar(select(User).where(User.email == "boss@example.com"))
+                return user is not None and await verify_password(user.password_hash, "env-pass-0123")
+        finally:
+            await db.dispose()
+
+    import asyncio
+
+    assert asyncio.run(stored_hash_matches())
+
+
+def test_create_admin_without_a_password_or_a_terminal_says_where_to_give_it(tmp_path: Path) -> None:
+    env = {"HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db"}
+    assert run(["migrate"], env).returncode == 0
+    # when neither --password nor HUB_ADMIN_PASSWORD is given and there is no terminal to ask on
+    result = run(["create-admin", "--email", "boss@example.com"], env)
+    # then it stops with one line naming the variable, and creates nobody
+    assert result.returncode == 2
+    assert "HUB_ADMIN_PASSWORD" in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_serve_on_a_port_in_use_stops_at_once_with_one_line(tmp_path: Path) -> None:
+    env = {"HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db"}
+    assert run(["migrate"], env).returncode == 0
+    # given a port another process listens on
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        # when the hub is served on it
+        started = time.monotonic()
+        result = run(["serve", "--port", str(port)], env, timeout=60)
+        # then it exits at once with one line naming the address, before any worker started
+        assert result.returncode == 2
+        assert time.monotonic() - started < 30
+        assert f"127.0.0.1:{port}" in result.stderr and result.stderr.strip().count("\n") == 0
+        assert "Traceback" not in result.stderr and "worker" not in result.stdout
