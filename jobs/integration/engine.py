@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dramatiq
 
@@ -54,6 +54,12 @@ OPERATIONS = (
 # set (an earlier call of the batch was slow), the lease of the jobs still to run is renewed, so
 # every call starts with about a whole lease ahead of it, as a job run alone does.
 RENEW_AFTER = 1.0
+
+
+def _ms(wait: timedelta) -> int:
+    """A wait in Dramatiq's unit, whole milliseconds."""
+    return wait // timedelta(milliseconds=1)
+
 
 SendLater = Callable[[str, int, int], None]  # operation, job id, delay in ms (blocking)
 
@@ -126,10 +132,10 @@ class JobEngine:
         except Exception as e:  # noqa: BLE001 - permanent, transient, conflict, or a bug: see _failed
             if isinstance(e, TimeoutError):
                 e = TransientError(f"no result within {limit:.0f} s (the job's lease)")
-            delay = await self._failed(db, job, e)
-            if delay is None:
+            wait = await self._failed(db, job, e)
+            if wait is None:
                 return "failed"
-            raise dramatiq.Retry(delay=int(delay * 1000)) from None
+            raise dramatiq.Retry(delay=_ms(wait)) from None
         await self._finish(db, job, Outcome(JobStatus.SUCCEEDED, ref=ref), utcnow())
         return "succeeded"
 
@@ -142,9 +148,9 @@ class JobEngine:
                         job.operation)  # fmt: skip
             raise
 
-    async def _failed(self, db: Database, job: Claimed, e: Exception) -> float | None:
-        """Record that a run of ``job`` raised ``e``: FAILED (None) or RETRYING (the seconds
-        until the next attempt)."""
+    async def _failed(self, db: Database, job: Claimed, e: Exception) -> timedelta | None:
+        """Record that a run of ``job`` raised ``e``: FAILED (None) or RETRYING (the wait until
+        the next attempt)."""
         if not isinstance(e, ConnectorError):
             # The type only at ERROR: a library's message may quote a URL with a key in it.
             log.error("job %s (%s %s) raised %s", job.id, job.role, job.operation, type(e).__name__)
@@ -158,15 +164,17 @@ class JobEngine:
             how = "failed permanently" if isinstance(e, PermanentError) else "gave up"
             log.warning("job %s (%s %s) %s: %s", job.id, job.role, job.operation, how, leases.error_text(e))
             return None
+        assert outcome.retry_at is not None  # RETRYING
+        wait = outcome.retry_at - now
         log.info(
             "job %s (%s %s) retries in %.1f s: %s",
             job.id,
             job.role,
             job.operation,
-            outcome.delay or 0.0,
+            wait.total_seconds(),
             outcome.error,
         )
-        return outcome.delay
+        return wait
 
     def _send_later(self, operation: str, job_id: int, delay_ms: int) -> None:
         if self.send_later is None:  # no broker in this process: the dispatcher sends it once overdue
@@ -209,7 +217,7 @@ class JobEngine:
                 except Exception as e:  # noqa: BLE001 - recorded below as a failure of this job
                     broken[job.id] = e
         succeeded: list[int] = []
-        retries: list[tuple[int, float]] = []
+        retries: list[tuple[int, timedelta]] = []
         lost: set[int] = set()
         for n, job in enumerate(jobs):
             if time.monotonic() - held_since > self.renew_after:
@@ -236,18 +244,18 @@ class JobEngine:
                         raise TransientError(f"no result within {limit:.0f} s (the job's lease)") from None
             except Exception as e:  # noqa: BLE001 - as run_job: see _failed
                 try:
-                    delay = await self._failed(db, job, e)
+                    wait = await self._failed(db, job, e)
                 except LeaseLost:
                     outcomes[job.id] = "lost"
                     continue
-                outcomes[job.id] = "failed" if delay is None else "retry"
-                if delay is not None:
-                    retries.append((job.id, delay))
+                outcomes[job.id] = "failed" if wait is None else "retry"
+                if wait is not None:
+                    retries.append((job.id, wait))
                 continue
             succeeded.append(job.id)
         await self._succeeded(db, succeeded, outcomes, held)
-        for job_id, delay in retries:
-            await asyncio.to_thread(self._send_later, "notify", job_id, int(delay * 1000))
+        for job_id, pause in retries:
+            await asyncio.to_thread(self._send_later, "notify", job_id, _ms(pause))
         return outcomes
 
     async def _succeeded(

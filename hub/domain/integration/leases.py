@@ -108,7 +108,6 @@ class Outcome:
     error: str | None = None
     ref: ExternalRef | None = None
     retry_at: datetime | None = None
-    delay: float | None = None  # seconds until the retry
 
 
 # --- pure rules --------------------------------------------------------------------------------
@@ -119,14 +118,14 @@ def backoff(
     attempt: int,
     retry_after: float | None = None,
     jitter: Callable[[float, float], float] = random.uniform,
-) -> float:
-    """Seconds before attempt ``attempt + 1``: exponential from ``min_backoff`` with ±20 %
+) -> timedelta:
+    """The wait before attempt ``attempt + 1``: exponential from ``min_backoff`` with ±20 %
     jitter, capped at ``max_backoff``; a peer's Retry-After wins if longer (still capped)."""
-    wait = min(policy.min_backoff * 2 ** max(attempt - 1, 0), policy.max_backoff)
-    wait *= jitter(0.8, 1.2)
+    seconds = min(policy.min_backoff * 2 ** max(attempt - 1, 0), policy.max_backoff)
+    seconds *= jitter(0.8, 1.2)
     if retry_after is not None:
-        wait = max(wait, retry_after)
-    return float(min(wait, policy.max_backoff))
+        seconds = max(seconds, retry_after)
+    return timedelta(seconds=min(seconds, policy.max_backoff))
 
 
 def error_text(e: BaseException) -> str:
@@ -157,8 +156,7 @@ def failure_outcome(
     retry_after = e.retry_after if isinstance(e, TransientError) else None
     if isinstance(e, ConflictError):
         retry_after = max(retry_after or 0.0, policy.min_backoff * 4)
-    delay = backoff(policy, attempts, retry_after, jitter)
-    return Outcome(JobStatus.RETRYING, error, retry_at=now + timedelta(seconds=delay), delay=delay)
+    return Outcome(JobStatus.RETRYING, error, retry_at=now + backoff(policy, attempts, retry_after, jitter))
 
 
 def outcome_values(outcome: Outcome, now: datetime) -> dict[str, Any]:

@@ -24,6 +24,10 @@ def low(a: float, _b: float) -> float:
     return a
 
 
+def secs(n: int) -> timedelta:
+    return timedelta(seconds=n)
+
+
 def high(_a: float, b: float) -> float:
     return b
 
@@ -33,20 +37,26 @@ def none(_a: float, _b: float) -> float:
 
 
 def test_backoff_doubles_from_the_first_wait_up_to_the_longest() -> None:
-    assert [backoff(POLICY, n, jitter=none) for n in range(1, 6)] == [5.0, 10.0, 20.0, 40.0, 60.0]
-    assert backoff(POLICY, 0, jitter=none) == 5.0
+    assert [backoff(POLICY, n, jitter=none) for n in range(1, 6)] == [
+        secs(5),
+        secs(10),
+        secs(20),
+        secs(40),
+        secs(60),
+    ]
+    assert backoff(POLICY, 0, jitter=none) == secs(5)
 
 
 def test_backoff_jitter_is_plus_or_minus_twenty_percent_and_still_capped() -> None:
-    assert backoff(POLICY, 2, jitter=low) == 8.0
-    assert backoff(POLICY, 2, jitter=high) == 12.0
-    assert backoff(POLICY, 10, jitter=high) == 60.0
+    assert backoff(POLICY, 2, jitter=low) == secs(8)
+    assert backoff(POLICY, 2, jitter=high) == secs(12)
+    assert backoff(POLICY, 10, jitter=high) == secs(60)
 
 
 def test_a_retry_after_longer_than_the_backoff_wins_up_to_the_longest_wait() -> None:
-    assert backoff(POLICY, 1, retry_after=30, jitter=none) == 30.0
-    assert backoff(POLICY, 1, retry_after=2, jitter=none) == 5.0  # shorter: the backoff stands
-    assert backoff(POLICY, 1, retry_after=600, jitter=none) == 60.0
+    assert backoff(POLICY, 1, retry_after=30, jitter=none) == secs(30)
+    assert backoff(POLICY, 1, retry_after=2, jitter=none) == secs(5)  # shorter: the backoff stands
+    assert backoff(POLICY, 1, retry_after=600, jitter=none) == secs(60)
 
 
 def test_a_permanent_refusal_fails_after_one_attempt() -> None:
@@ -57,15 +67,15 @@ def test_a_permanent_refusal_fails_after_one_attempt() -> None:
 def test_a_transient_error_retries_after_the_backoff_or_the_peers_retry_after() -> None:
     outcome = failure_outcome(POLICY, 2, 5, TransientError("busy", retry_after=25), NOW, none)
     assert outcome == Outcome(
-        JobStatus.RETRYING, "TransientError: busy", retry_at=NOW + timedelta(seconds=25), delay=25.0
+        JobStatus.RETRYING, "TransientError: busy", retry_at=NOW + timedelta(seconds=25)
     )
     outcome = failure_outcome(POLICY, 2, 5, TransientError("busy"), NOW, none)
-    assert (outcome.status, outcome.delay) == (JobStatus.RETRYING, 10.0)
+    assert (outcome.status, outcome.retry_at) == (JobStatus.RETRYING, NOW + secs(10))
 
 
 def test_a_conflict_waits_at_least_four_first_waits() -> None:
     outcome = failure_outcome(POLICY, 1, 5, ConflictError("locked by a clerk"), NOW, none)
-    assert (outcome.status, outcome.delay) == (JobStatus.RETRYING, 20.0)
+    assert (outcome.status, outcome.retry_at) == (JobStatus.RETRYING, NOW + secs(20))
 
 
 def test_an_unexpected_exception_retries_and_names_only_its_type() -> None:
@@ -89,7 +99,7 @@ def test_what_each_outcome_records() -> None:
         "status": "FAILED", "updated_at": NOW, "lease_until": None, "last_error": "nope", "finished_at": NOW,
     }  # fmt: skip
     later = NOW + timedelta(seconds=10)
-    assert outcome_values(Outcome(JobStatus.RETRYING, "busy", retry_at=later, delay=10), NOW) == {
+    assert outcome_values(Outcome(JobStatus.RETRYING, "busy", retry_at=later), NOW) == {
         "status": "RETRYING", "updated_at": NOW, "lease_until": None, "last_error": "busy",
         "next_attempt_at": later, "enqueued_at": NOW,
     }  # fmt: skip
