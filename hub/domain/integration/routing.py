@@ -34,6 +34,7 @@ from hub.domain.outbox.kinds import EventKind
 from hub.domain.outbox.models import OutboxEvent
 
 __all__ = [
+    "CANCEL_OF",
     "NOT_PUSHED",
     "PUSHES",
     "JobSpec",
@@ -47,7 +48,7 @@ __all__ = [
 
 NOT_PUSHED = "not pushed: the order was cancelled first"
 PUSHES = ("push_sales_order", "push_outbound")
-_CANCEL_OF = {"push_sales_order": "cancel_sales_order", "push_outbound": "cancel_outbound"}
+CANCEL_OF = {"push_sales_order": "cancel_sales_order", "push_outbound": "cancel_outbound"}  # per push
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ def cancellation_jobs(order_id: int, pushes: Sequence[Push]) -> list[JobSpec]:
     jobs = []
     for push in pushes:
         part = str(push.payload["warehouse"]) if push.payload.get("split") else ""
-        jobs.append(JobSpec(push.role, _CANCEL_OF[push.operation], "order", order_id, part,
+        jobs.append(JobSpec(push.role, CANCEL_OF[push.operation], "order", order_id, part,
                             {**push.payload, "push": push.key}))  # fmt: skip
     return jobs
 

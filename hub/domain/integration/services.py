@@ -23,6 +23,7 @@ from hub.domain.integration.models import (
     IntegrationJob,
     JobStatus,
 )
+from hub.domain.integration.routing import CANCEL_OF, PUSHES
 from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
 from hub.domain.validation import check_clean
@@ -156,9 +157,8 @@ class SyncState:
 # Worst first: the state an order shows when its jobs at one peer differ (several warehouses).
 _SEVERITY = [JobStatus.FAILED, JobStatus.RETRYING, JobStatus.RUNNING, JobStatus.PENDING, JobStatus.SUCCEEDED,
              JobStatus.CANCELLED]  # fmt: skip
-_PUSHES = ("push_sales_order", "push_outbound")
-_CANCELS = ("cancel_sales_order", "cancel_outbound")
-_ORDER_OPERATIONS = (*_PUSHES, *_CANCELS)
+_CANCELS = tuple(CANCEL_OF.values())
+_ORDER_OPERATIONS = (*PUSHES, *_CANCELS)
 
 
 async def sync_states(
