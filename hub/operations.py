@@ -165,6 +165,12 @@ class Metrics:
             "Age of the oldest unhandled outbox event; 0 when there is none.",
             registry=r,
         )
+        self.dead_events = Gauge(
+            "hub_outbox_dead_events",
+            "Outbox events that are dead letters: never to apply, or failed too often; staff see "
+            "them in `deadEvents` and retry them with `deadEventRetry`.",
+            registry=r,
+        )
         self.jobs = Gauge("hub_integration_jobs", "Integration jobs, by status.", ["status"], registry=r)
         self.database_up = Gauge(
             "hub_metrics_database_up",
@@ -200,6 +206,7 @@ class Metrics:
             pending = await backlog(session)
             jobs = await jobs_by_status(session)
         self.backlog.set(pending.unhandled)
+        self.dead_events.set(pending.dead)
         age = 0.0
         if pending.oldest_created_at is not None:
             age = max(0.0, (utcnow() - pending.oldest_created_at).total_seconds())

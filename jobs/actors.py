@@ -10,6 +10,7 @@ from typing import Any
 import dramatiq
 
 from hub.db import Database
+from hub.domain.outbox.dead import MAX_FAILURES, error_text, record_failure
 from hub.domain.outbox.delivery import mark_handled, read_events, run_handler
 from hub.domain.outbox.handlers import Handler, Handlers
 from hub.domain.outbox.models import OutboxEvent
@@ -26,7 +27,9 @@ HANDLE_EVENT_OPTIONS: dict[str, Any] = {"max_retries": 10, "min_backoff": 1_000,
 EVENTS_PER_MESSAGE = 50
 
 
-async def deliver_events(db: Database, handlers: Handlers, event_ids: Sequence[int]) -> dict[int, list[str]]:
+async def deliver_events(
+    db: Database, handlers: Handlers, event_ids: Sequence[int], *, max_failures: int = MAX_FAILURES
+) -> dict[int, list[str]]:
     """Run every handler of the events that has not run for them yet; returns, per event id,
     the handlers that ran.
 
@@ -38,12 +41,17 @@ async def deliver_events(db: Database, handlers: Handlers, event_ids: Sequence[i
     failure is raised after the rest are done (Dramatiq retries the message; what was done is
     a no-op then). Events whose handlers all ran are marked handled; an event already marked
     handled is a no-op.
+
+    Each failure is recorded on its event (:func:`hub.domain.outbox.dead.record_failure`, in a
+    transaction of its own); an event that becomes a dead letter by it (a permanent error, or
+    failure ``max_failures``) is not raised for, as a retry could not help, and a dead event
+    delivered again is a no-op.
     """
     async with db.read() as session:
         events = await read_events(session, event_ids)
     for missing in sorted(set(event_ids) - {e.id for e in events}):
         log.warning("event %s does not exist; dropped", missing)
-    todo = [e for e in events if e.handled_at is None]
+    todo = [e for e in events if e.handled_at is None and e.dead_at is None]
     ran: dict[int, list[str]] = {e.id: [] for e in events}
     # Handlers in the order they were registered, each with the events of its kinds: every
     # event meets its handlers in registration order, as a delivery of it alone would.
@@ -67,8 +75,9 @@ async def deliver_events(db: Database, handlers: Handlers, event_ids: Sequence[i
                 if len(group) > 1:
                     groups.extend([event] for event in group)  # one transaction each
                 else:
-                    failures.append(e)
                     failed.add(group[0].id)
+                    if not await _record_failure(db, group[0], handler, e, max_failures):
+                        failures.append(e)
                 continue
             for event_id in done:
                 ran[event_id].append(handler.name)
@@ -79,6 +88,22 @@ async def deliver_events(db: Database, handlers: Handlers, event_ids: Sequence[i
     if failures:
         raise failures[0]
     return ran
+
+
+async def _record_failure(
+    db: Database, event: OutboxEvent, handler: Handler, error: Exception, max_failures: int
+) -> bool:
+    """Record ``handler``'s failure on the event; True when the event is a dead letter now."""
+    try:
+        async with db.write() as session:
+            dead = await record_failure(session, event.id, error, max_failures=max_failures)
+    except Exception:  # the handler's error is what counts (raised for Dramatiq to retry)
+        log.exception("could not record the failure of event #%s", event.id)
+        return False
+    if dead:
+        log.error("event %s #%s is a dead letter: handler %s failed with %s", event.kind, event.id,
+                  handler.name, error_text(error))  # fmt: skip
+    return dead
 
 
 class EventActor:

@@ -7,7 +7,9 @@ idempotent (see :mod:`jobs.actors`). On PostgreSQL, rows are claimed with
 
 An event published but still not handled ``redeliver_after`` seconds later is published again:
 the broker lost it (Redis restarted without its data, a queue flushed). Handling is exactly once
-per handler, so a second message for an event still in the queue costs a no-op.
+per handler, so a second message for an event still in the queue costs a no-op. Dead letters
+(:mod:`hub.domain.outbox.dead`) are not published again; one published
+:data:`~hub.domain.outbox.publishing.MAX_PUBLISHES` times and still not handled becomes one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 from hub.domain.base import utcnow
-from hub.domain.outbox import publishing
+from hub.domain.outbox import dead, publishing
 from jobs.polling import Poller, send_claimed
 
 __all__ = ["OutboxRelay"]
@@ -69,6 +71,11 @@ class OutboxRelay(Poller):
         async def mark(session: AsyncSession, ids: list[int]) -> None:
             await publishing.mark_republished(session, ids, late)
 
+        async with self.db.write() as session:
+            buried = await dead.bury_lost(session, late)
+        if buried:
+            log.error("%d event(s) still not handled after %d publications are dead letters now",
+                      buried, publishing.MAX_PUBLISHES)  # fmt: skip
         total = 0
         while True:
             sent = await send_claimed(self.db, find, self.publish, mark)

@@ -26,6 +26,8 @@ from hub.schema.orders.order_cancel import OrderCancelMutation
 from hub.schema.orders.order_create import OrderCreateMutation
 from hub.schema.orders.order_reject import OrderRejectMutation
 from hub.schema.orders.queries import OrderQueries
+from hub.schema.outbox.dead_event_retry import DeadEventRetryMutation
+from hub.schema.outbox.queries import OutboxQueries
 
 Query = merge_types(
     "Query",
@@ -37,6 +39,7 @@ Query = merge_types(
         InventoryQueries,
         IntegrationQueries,
         AuditQueries,
+        OutboxQueries,
     ),
 )
 Mutation = merge_types(
@@ -57,6 +60,7 @@ Mutation = merge_types(
         OrderApproveMutation,
         OrderRejectMutation,
         IntegrationJobRetryMutation,
+        DeadEventRetryMutation,
     ),
 )
 

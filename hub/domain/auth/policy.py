@@ -42,6 +42,7 @@ class Action(StrEnum):
     INTEGRATION_RETRY = "INTEGRATION_RETRY"
     # operations
     AUDIT_VIEW = "AUDIT_VIEW"  # the audit trail of staff mutations
+    DEAD_EVENTS = "DEAD_EVENTS"  # see and retry outbox events that became dead letters
 
 
 _STAFF = frozenset(STAFF_ROLES)
@@ -65,6 +66,7 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.INTEGRATION_VIEW: _STAFF,
     Action.INTEGRATION_RETRY: _ADMIN,
     Action.AUDIT_VIEW: _ADMIN,
+    Action.DEAD_EVENTS: _ADMIN,
 }
 
 

@@ -15,11 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.outbox.models import OutboxEvent
 
-__all__ = ["Handler", "HandlerFn", "Handlers", "log_event"]
+__all__ = ["EventCannotApply", "Handler", "HandlerFn", "Handlers", "log_event"]
 
 log = logging.getLogger("hub.domain.outbox.handlers")
 
 HandlerFn = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
+
+
+class EventCannotApply(Exception):
+    """Raised by a handler that knows the event can never apply (a retry would fail the same
+    way): the event becomes a dead letter at once instead of being retried. Its message is
+    kept as the event's ``last_error`` (truncated), so say what is wrong, never a secret."""
 
 
 @dataclass(frozen=True, slots=True)

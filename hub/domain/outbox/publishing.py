@@ -23,20 +23,25 @@ __all__ = [
 ]
 
 BATCH = 200
-# The relay publishes an event at most this many times: one whose handler keeps failing (and
-# whose Dramatiq retries ran out) stays unhandled for a person to look at, not republished forever.
+# The relay publishes an event at most this many times: one still not handled after that
+# becomes a dead letter for a person to look at (hub.domain.outbox.dead), not republished forever.
 MAX_PUBLISHES = 5
+# Dead letters are neither published nor published again until staff retry them.
+_ALIVE = OutboxEvent.dead_at.is_(None)
 
 
 def _lost(late: datetime) -> ColumnElement[bool]:
-    return and_(OutboxEvent.handled_at.is_(None), OutboxEvent.published_at < late)
+    return and_(OutboxEvent.handled_at.is_(None), _ALIVE, OutboxEvent.published_at < late)
 
 
 async def unpublished(session: AsyncSession, *, lock: bool = False) -> list[int]:
     """Up to :data:`BATCH` unpublished event ids, in id order (``lock``: ``FOR UPDATE SKIP
     LOCKED``, so relays in several processes share the work)."""
     stmt = (
-        select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(BATCH)
+        select(OutboxEvent.id)
+        .where(OutboxEvent.published_at.is_(None), _ALIVE)
+        .order_by(OutboxEvent.id)
+        .limit(BATCH)
     )
     if lock:
         stmt = stmt.with_for_update(skip_locked=True)
@@ -79,12 +84,13 @@ async def unpublish_unhandled(session: AsyncSession) -> int:
     """After a restart with the in-memory broker: every event handed to it but not handled is
     to be published again, unless it has been published :data:`MAX_PUBLISHES` times already
     (its handler keeps failing: it stays for a person, not republished at every restart); how
-    many."""
+    many. Dead letters stay dead."""
     result = await session.execute(
         update(OutboxEvent)
         .where(
             OutboxEvent.published_at.is_not(None),
             OutboxEvent.handled_at.is_(None),
+            _ALIVE,
             OutboxEvent.attempts < MAX_PUBLISHES,
         )
         .values(published_at=None)

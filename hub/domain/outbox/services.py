@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.base import table_of, utcnow
@@ -37,16 +37,20 @@ async def record_event(
 
 @dataclass(frozen=True, slots=True)
 class Backlog:
-    """Events written but not yet handled by every handler, and when the oldest was written."""
+    """Events written but not yet handled by every handler (dead letters aside), when the
+    oldest was written, and how many dead letters there are."""
 
     unhandled: int
     oldest_created_at: datetime | None
+    dead: int = 0
 
 
 async def backlog(session: AsyncSession) -> Backlog:
     """The outbox backlog, for an operator's metrics: two reads of the partial index
-    ``ix_outbox_unhandled`` (only unhandled rows)."""
-    unhandled = OutboxEvent.handled_at.is_(None)
+    ``ix_outbox_unhandled`` (only rows neither handled nor dead) and one of ``ix_outbox_dead``."""
+    unhandled = and_(OutboxEvent.handled_at.is_(None), OutboxEvent.dead_at.is_(None))
     count = await session.scalar(select(func.count()).select_from(OutboxEvent).where(unhandled))
     oldest = await session.scalar(select(func.min(OutboxEvent.created_at)).where(unhandled))
-    return Backlog(int(count or 0), oldest)
+    dead = OutboxEvent.dead_at.is_not(None)
+    dead_count = await session.scalar(select(func.count()).select_from(OutboxEvent).where(dead))
+    return Backlog(int(count or 0), oldest, int(dead_count or 0))
