@@ -26,6 +26,7 @@ from hub.domain.auth.principal import Principal
 from hub.domain.auth.services import LoginThrottle
 from hub.domain.auth.sessions import UserStateCache, check_caller
 from hub.domain.auth.tokens import TokenProblem, TokenService
+from hub.graphiql import graphiql_page, graphiql_routes
 from hub.operations import AccessLog, Metrics, Readiness
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
@@ -58,6 +59,9 @@ class HubGraphQL(GraphQL):
             allow_queries_via_get=False,
         )
         self.state = state
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()  # the hub's own page and files, not strawberry's CDN one
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         principal, problem = None, None
@@ -217,6 +221,7 @@ def create_app(
             Route("/readyz", readiness.endpoint),
             Route("/metrics", metrics.endpoint),
             Route("/hooks/{role}", hooks.handle, methods=["POST"]),
+            *graphiql_routes(settings),
         ],
         lifespan=lifespan,
     )
