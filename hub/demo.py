@@ -1,5 +1,8 @@
 """The demo data set: a plumbing and hardware supplier (卫浴五金) and its trade customers.
 
+Product and customer names are in Chinese with the English beside them (``products(search:
+"阀")`` finds the valves); each customer is in the sales region of its city (上海 → 华东 …).
+
 Deterministic (seeded), loaded once: running ``hub demo`` again keeps the data and reprints
 the logins.
 """
@@ -29,132 +32,192 @@ __all__ = ["DEMO_ADMIN", "load_demo"]
 
 DEMO_ADMIN = "admin@demo.hub"
 
-CATEGORIES: dict[str, tuple[str, list[str], tuple[int, int]]] = {
-    # name: (SKU prefix, product stems, price range in CNY)
+CATEGORIES: dict[str, tuple[str, list[tuple[str, str]], tuple[int, int]]] = {
+    # name: (SKU prefix, product stems in Chinese and English, price range in CNY)
     "Faucets 龙头": (
         "FAU",
-        ["Basin mixer", "Kitchen pull-out mixer", "Wall tap", "Sensor tap", "Bib tap", "Bath filler"],
+        [
+            ("面盆龙头", "Basin mixer"),
+            ("厨房抽拉龙头", "Kitchen pull-out mixer"),
+            ("入墙龙头", "Wall tap"),
+            ("感应龙头", "Sensor tap"),
+            ("洗衣机龙头", "Bib tap"),
+            ("浴缸龙头", "Bath filler"),
+        ],
         (80, 900),
     ),
     "Showers 花洒": (
         "SHW",
         [
-            "Rain shower set",
-            "Hand shower",
-            "Thermostatic column",
-            "Shower arm",
-            "Slide rail kit",
-            "Shower hose",
+            ("顶喷花洒套装", "Rain shower set"),
+            ("手持花洒", "Hand shower"),
+            ("恒温花洒柱", "Thermostatic column"),
+            ("花洒弯管", "Shower arm"),
+            ("升降杆套装", "Slide rail kit"),
+            ("花洒软管", "Shower hose"),
         ],
         (40, 2400),
     ),
     "Sinks 水槽": (
         "SNK",
         [
-            "Single-bowl sink",
-            "Double-bowl sink",
-            "Undermount sink",
-            "Utility sink",
-            "Bar sink",
-            "Sink strainer",
+            ("单槽水槽", "Single-bowl sink"),
+            ("双槽水槽", "Double-bowl sink"),
+            ("台下水槽", "Undermount sink"),
+            ("洗衣水槽", "Utility sink"),
+            ("吧台水槽", "Bar sink"),
+            ("水槽提笼", "Sink strainer"),
         ],
         (60, 1800),
     ),
     "Toilets 马桶": (
         "TOI",
         [
-            "Close-coupled toilet",
-            "Wall-hung toilet",
-            "Smart toilet seat",
-            "Cistern",
-            "Flush valve",
-            "Soft-close seat",
+            ("连体马桶", "Close-coupled toilet"),
+            ("壁挂马桶", "Wall-hung toilet"),
+            ("智能马桶盖", "Smart toilet seat"),
+            ("水箱", "Cistern"),
+            ("冲水阀", "Flush valve"),
+            ("缓降盖板", "Soft-close seat"),
         ],
         (90, 5200),
     ),
     "Pipes & fittings 管件": (
         "PIP",
-        ["PPR pipe 20mm", "PPR pipe 25mm", "PVC elbow", "Brass tee", "Union coupling", "Reducer"],
+        [
+            ("PPR 管 20mm", "PPR pipe 20mm"),
+            ("PPR 管 25mm", "PPR pipe 25mm"),
+            ("PVC 弯头", "PVC elbow"),
+            ("黄铜三通", "Brass tee"),
+            ("活接", "Union coupling"),
+            ("异径接头", "Reducer"),
+        ],
         (2, 60),
     ),
     "Valves 阀门": (
         "VAL",
         [
-            "Ball valve DN15",
-            "Ball valve DN20",
-            "Angle valve",
-            "Check valve",
-            "Gate valve",
-            "Pressure reducer",
+            ("球阀 DN15", "Ball valve DN15"),
+            ("球阀 DN25", "Ball valve DN25"),
+            ("角阀", "Angle valve"),
+            ("止回阀", "Check valve"),
+            ("闸阀 DN50", "Gate valve DN50"),
+            ("减压阀", "Pressure reducer"),
         ],
         (12, 380),
     ),
     "Hand tools 手动工具": (
         "HTL",
-        ["Pipe wrench", "Adjustable spanner", "Hex key set", "Pliers", "Tube cutter", "Screwdriver set"],
+        [
+            ("管钳", "Pipe wrench"),
+            ("活动扳手", "Adjustable spanner"),
+            ("内六角扳手套装", "Hex key set"),
+            ("钳子", "Pliers"),
+            ("割管器", "Tube cutter"),
+            ("螺丝刀套装", "Screwdriver set"),
+        ],
         (15, 260),
     ),
     "Power tools 电动工具": (
         "PTL",
-        ["Cordless drill", "Impact driver", "Angle grinder", "Rotary hammer", "Jigsaw", "Heat gun"],
+        [
+            ("充电手钻", "Cordless drill"),
+            ("冲击起子", "Impact driver"),
+            ("角磨机", "Angle grinder"),
+            ("电锤", "Rotary hammer"),
+            ("曲线锯", "Jigsaw"),
+            ("热风枪", "Heat gun"),
+        ],
         (180, 1600),
     ),
     "Fasteners 紧固件": (
         "FST",
-        ["Wall anchor pack", "Stainless screws", "Hex bolts", "Pipe clamp", "Threaded rod", "Washer pack"],
+        [
+            ("膨胀管", "Wall anchor pack"),
+            ("不锈钢螺丝", "Stainless screws"),
+            ("外六角螺栓", "Hex bolts"),
+            ("管卡", "Pipe clamp"),
+            ("丝杆", "Threaded rod"),
+            ("垫片", "Washer pack"),
+        ],
         (3, 45),
     ),
     "Electrical 电工": (
         "ELC",
-        ["Wall socket", "Switch panel", "Cable 2.5mm²", "Junction box", "Circuit breaker", "Conduit"],
+        [
+            ("墙壁插座", "Wall socket"),
+            ("开关面板", "Switch panel"),
+            ("电线 2.5mm²", "Cable 2.5mm²"),
+            ("接线盒", "Junction box"),
+            ("断路器", "Circuit breaker"),
+            ("线管", "Conduit"),
+        ],
         (6, 320),
     ),
     "Lighting 照明": (
         "LGT",
-        ["LED panel", "Downlight", "Mirror light", "Strip light 5m", "Ceiling lamp", "Waterproof batten"],
+        [
+            ("LED 面板灯", "LED panel"),
+            ("筒灯", "Downlight"),
+            ("镜前灯", "Mirror light"),
+            ("灯带 5m", "Strip light 5m"),
+            ("吸顶灯", "Ceiling lamp"),
+            ("防水支架灯", "Waterproof batten"),
+        ],
         (25, 680),
     ),
     "Sealants & adhesives 胶粘": (
         "SEA",
         [
-            "Silicone sealant",
-            "PTFE tape",
-            "Tile adhesive",
-            "Epoxy glue",
-            "Pipe thread sealant",
-            "Foam filler",
+            ("硅酮密封胶", "Silicone sealant"),
+            ("生料带", "PTFE tape"),
+            ("瓷砖胶", "Tile adhesive"),
+            ("环氧胶", "Epoxy glue"),
+            ("螺纹密封胶", "Pipe thread sealant"),
+            ("发泡胶", "Foam filler"),
         ],
         (4, 90),
     ),
 }
-VARIANTS = ["chrome", "brushed nickel", "matte black", "white", "standard"]
+VARIANTS = [("镀铬", "chrome"), ("拉丝镍", "brushed nickel"), ("哑光黑", "matte black"), ("白色", "white"),
+            ("标准", "standard")]  # fmt: skip
 WAREHOUSES = [
-    ("SH", "Shanghai central warehouse", 10),
-    ("GZ", "Guangzhou south warehouse", 20),
-    ("CD", "Chengdu west warehouse", 30),
+    ("SH", "Shanghai central warehouse 上海中心仓", 10),
+    ("GZ", "Guangzhou south warehouse 广州华南仓", 20),
+    ("CD", "Chengdu west warehouse 成都西南仓", 30),
 ]
 GROUPS = [
     ("T1", "Tier-1 distributors 一级经销商"),
     ("T2", "Tier-2 dealers 二级经销商"),
     ("RS", "Retail stores 门店"),
 ]
-REGIONS = ["East China 华东", "South China 华南", "North China 华北", "Southwest 西南", "Central China 华中"]
-CITIES = [
-    "Shanghai",
-    "Hangzhou",
-    "Suzhou",
-    "Guangzhou",
-    "Shenzhen",
-    "Foshan",
-    "Beijing",
-    "Tianjin",
-    "Chengdu",
-    "Chongqing",
-    "Wuhan",
-    "Changsha",
+EAST, SOUTH, NORTH, SOUTHWEST, CENTRAL = (
+    "East China 华东",
+    "South China 华南",
+    "North China 华北",
+    "Southwest 西南",
+    "Central China 华中",
+)
+REGIONS = [EAST, SOUTH, NORTH, SOUTHWEST, CENTRAL]
+# Each customer's city, in Chinese and English, and the sales region it belongs to.
+CITIES: list[tuple[str, str, str]] = [
+    ("上海", "Shanghai", EAST),
+    ("杭州", "Hangzhou", EAST),
+    ("苏州", "Suzhou", EAST),
+    ("广州", "Guangzhou", SOUTH),
+    ("深圳", "Shenzhen", SOUTH),
+    ("佛山", "Foshan", SOUTH),
+    ("北京", "Beijing", NORTH),
+    ("天津", "Tianjin", NORTH),
+    ("成都", "Chengdu", SOUTHWEST),
+    ("重庆", "Chongqing", SOUTHWEST),
+    ("武汉", "Wuhan", CENTRAL),
+    ("长沙", "Changsha", CENTRAL),
 ]
-BRANDS = ["Hengtong", "Xinda", "Jinhua", "Ruifeng", "Tianyi", "Baosheng", "Huamei"]
-TRADES = ["Building Materials", "Plumbing Supply", "Hardware Trading", "Home Improvement", "Sanitary Ware"]
+BRANDS = [("恒通", "Hengtong"), ("鑫达", "Xinda"), ("金华", "Jinhua"), ("瑞丰", "Ruifeng"),
+          ("天一", "Tianyi"), ("宝盛", "Baosheng"), ("华美", "Huamei")]  # fmt: skip
+TRADES = [("建材", "Building Materials"), ("水暖", "Plumbing Supply"), ("五金", "Hardware Trading"),
+          ("家装", "Home Improvement"), ("卫浴", "Sanitary Ware")]  # fmt: skip
 STAFF = [
     ("admin@demo.hub", "admin-demo-1", Role.ADMIN),
     ("sales@demo.hub", "sales-demo-1", Role.SALES),
@@ -209,15 +272,15 @@ async def _load(session, rng: random.Random) -> list[tuple[str, str]]:  # type: 
         session.add(category)
         await session.flush()
         n = 0
-        for stem in stems:
-            for variant in rng.sample(VARIANTS, 3):
+        for zh, en in stems:
+            for variant_zh, variant_en in rng.sample(VARIANTS, 3):
                 n += 1
                 price = Decimal(rng.randint(lo * 100, hi * 100)) / 100
                 cost = (price * Decimal(rng.randint(55, 80)) / 100).quantize(Decimal("0.01"))
                 products.append(
                     Product(
                         sku=f"{prefix}-{1000 + n}",
-                        name=f"{stem}, {variant}",
+                        name=f"{zh} {en}, {variant_zh} {variant_en}",
                         unit="pcs" if prefix not in {"PIP", "FST"} else rng.choice(["pcs", "box", "m"]),
                         category_id=category.id,
                         base_price=price.quantize(Decimal("0.01")),
@@ -236,15 +299,18 @@ async def _load(session, rng: random.Random) -> list[tuple[str, str]]:  # type: 
     session.add_all(stock)
     customers: list[Customer] = []
     for i in range(1, CUSTOMER_COUNT + 1):
-        city = CITIES[(i - 1) % len(CITIES)]
+        city_zh, city_en, region = CITIES[(i - 1) % len(CITIES)]
         group = groups[(i - 1) % len(groups)]
+        brand_zh, brand_en = rng.choice(BRANDS)
+        trade_zh, trade_en = rng.choice(TRADES)
         customers.append(
             Customer(
                 code=f"C{i:04d}",
-                name=f"{city} {rng.choice(BRANDS)} {rng.choice(TRADES)} Co.",
+                # e.g. 上海恒通建材有限公司 Shanghai Hengtong Building Materials Co.
+                name=f"{city_zh}{brand_zh}{trade_zh}有限公司 {city_en} {brand_en} {trade_en} Co.",
                 credit_limit=Decimal(rng.choice([50_000, 100_000, 200_000, 500_000])),
                 group_id=group.id,
-                region=REGIONS[(i - 1) % len(REGIONS)],
+                region=region,  # the region its city is in
                 active=True,
             )
         )
