@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -92,17 +93,27 @@ class HubGraphQL(GraphQL):
 
 
 class RequestIdAndLimits:
-    """Give each request an id (``X-Request-ID``) and refuse bodies over the size limit."""
+    """Give each request an id (``X-Request-ID``), refuse bodies over the size limit (413) and
+    bodies that do not arrive within ``body_timeout`` seconds (408; the connection is closed, so
+    a client that sends headers and part of a body, then nothing, holds nothing for long)."""
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, body_timeout: float = 10.0) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     def _too_large(self, rid: str) -> JSONResponse:
         return JSONResponse(
             {"errors": [{"message": f"Request body over {self.max_body} bytes"}]},
             status_code=413,
             headers={"x-request-id": rid},
+        )
+
+    def _too_slow(self, rid: str) -> JSONResponse:
+        return JSONResponse(
+            {"errors": [{"message": f"Request body not received within {self.body_timeout:g} seconds"}]},
+            status_code=408,
+            headers={"x-request-id": rid, "connection": "close"},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,21 +132,29 @@ class RequestIdAndLimits:
                     await self._too_large(rid)(scope, receive, send)
                     return
         # Read the whole body first (GraphQL bodies are small), refusing it as soon as it
-        # passes the limit, also when it comes chunked without a Content-Length.
+        # passes the limit, also when it comes chunked without a Content-Length, and when it
+        # has not all arrived by the deadline.
         chunks: list[bytes] = []
         size = 0
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                await self._too_large(rid)(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        break
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            await self._too_slow(rid)(scope, receive, send)
+            return
+        if size > self.max_body:
+            await self._too_large(rid)(scope, receive, send)
+            return
         body = b"".join(chunks)
         replayed = False
 
@@ -221,4 +240,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hub = state
-    return AccessLog(RequestIdAndLimits(app, settings.max_body_bytes), metrics)
+    return AccessLog(
+        RequestIdAndLimits(app, settings.max_body_bytes, float(settings.body_timeout_seconds)), metrics
+    )

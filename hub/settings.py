@@ -208,7 +208,9 @@ class Settings:
             cors_origins=_origins(env, "HUB_CORS_ORIGINS"),
             max_document_chars=_int(env, "HUB_MAX_DOCUMENT_CHARS", 100_000, 100, 10_000_000),
             max_tokens=_int(env, "HUB_MAX_TOKENS", 5_000, 50, 1_000_000),
-            anonymous_max_document_chars=_int(env, "HUB_ANONYMOUS_MAX_DOCUMENT_CHARS", 10_000, 100, 10_000_000),
+            anonymous_max_document_chars=_int(
+                env, "HUB_ANONYMOUS_MAX_DOCUMENT_CHARS", 10_000, 100, 10_000_000
+            ),
             anonymous_max_tokens=_int(env, "HUB_ANONYMOUS_MAX_TOKENS", 1_000, 50, 1_000_000),
             max_header_bytes=_int(env, "HUB_MAX_HEADER_BYTES", 65_536, 4096, 16_777_216),
             body_timeout_seconds=_int(env, "HUB_BODY_TIMEOUT_SECONDS", 10, 1, 3600),

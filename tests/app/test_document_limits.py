@@ -55,7 +55,9 @@ async def test_the_oversized_document_is_refused_before_validation(hub: Hub, val
     assert validations == [1]
 
 
-async def test_too_many_tokens_within_the_character_limit_are_refused(hub: Hub, validations: list[int]) -> None:
+async def test_too_many_tokens_within_the_character_limit_are_refused(
+    hub: Hub, validations: list[int]
+) -> None:
     # given an anonymous document under 10,000 characters but over 1,000 tokens
     query = "{" + " ".join(["a"] * 1_500) + "}"
     assert len(query) < 10_000
