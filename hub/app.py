@@ -23,10 +23,13 @@ from strawberry.types import ExecutionResult
 
 from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
+from hub.domain.auth.passwords import PasswordChecks, default_concurrency
 from hub.domain.auth.principal import Principal
-from hub.domain.auth.services import LoginThrottle
+from hub.domain.auth.services import PasswordGuard
 from hub.domain.auth.sessions import UserStateCache, check_caller
+from hub.domain.auth.throttle import Counters, LoginThrottle, MemoryCounters
 from hub.domain.auth.tokens import TokenProblem, TokenService
+from hub.login_counters import RedisCounters
 from hub.operations import AccessLog, Metrics, Readiness
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
@@ -66,7 +69,12 @@ class HubGraphQL(GraphQL):
         if auth and auth[:7].lower() == "bearer ":
             principal, problem = await caller_of(self.state, auth[7:].strip())
             request.scope[_AUTH_PROBLEM] = problem
-        return Context(app=self.state, principal=principal, request_id=request_id_var.get())
+        return Context(
+            app=self.state,
+            principal=principal,
+            request_id=request_id_var.get(),
+            client_address=request.client.host if request.client else None,
+        )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         answer = await super().process_result(request, result)
@@ -185,11 +193,16 @@ def create_app(
     composition root's (:func:`hub.bootstrap.build_runtime` of ``settings`` when None)."""
     database = db or Database(settings)
     wired = runtime or build_runtime(settings)
+    # Login failures are counted in Redis when there is one, so every API process sees them.
+    counters: Counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
     state = AppState(
         settings=settings,
         db=database,
         tokens=TokenService(settings.secret_key, settings.token_ttl_seconds),
-        throttle=LoginThrottle(),
+        passwords=PasswordGuard(
+            LoginThrottle(counters),
+            PasswordChecks(settings.max_concurrent_logins or default_concurrency()),
+        ),
         users=UserStateCache(settings.user_cache_seconds),
     )
     graphql_app = HubGraphQL(build_schema(settings), state)
@@ -226,6 +239,8 @@ def create_app(
             if runner is not None:
                 await runner.stop()
             await hooks.aclose()
+            if isinstance(counters, RedisCounters):
+                await counters.aclose()
             if db is None:
                 await database.dispose()
 
