@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -137,3 +138,33 @@ def test_a_whole_request_is_still_served(server_settings: Settings) -> None:
         answer = _exchange(port, head, body)
     assert answer is not None and answer.startswith(b"HTTP/1.1 200"), answer
     assert answer.endswith(b'{"data":{"me":null}}')
+
+
+def _login_messages(port: int, forwarded_for: str, times: int) -> list[str]:
+    query = (
+        'mutation { tokenCreate(email: "nobody@test.hub", password: "guess-guess") { errors { message } } }'
+    )
+    messages = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        for _ in range(times):
+            response = client.post(
+                "/graphql", json={"query": query}, headers={"x-forwarded-for": forwarded_for}
+            )
+            messages.append(response.json()["data"]["tokenCreate"]["errors"][0]["message"])
+    return messages
+
+
+WRONG, THROTTLED = "Email or password is wrong", "Too many failed attempts; try again in a few minutes"
+
+
+def test_the_client_address_comes_from_a_trusted_proxy_only(settings: Settings) -> None:
+    # given the server trusting X-Forwarded-For from 127.0.0.1 (the default), where the test is
+    with serving(settings) as port:
+        # when one forwarded client fails six times, then it is throttled, and another is not
+        assert _login_messages(port, "192.0.2.1", 6) == [WRONG] * 5 + [THROTTLED]
+        assert _login_messages(port, "192.0.2.2", 1) == [WRONG]
+    # given a server that trusts only another proxy
+    with serving(replace(settings, forwarded_allow_ips="10.9.9.9")) as port:
+        # then the header is ignored: all the failures count for the connection's own address
+        assert _login_messages(port, "192.0.2.3", 5) == [WRONG] * 5
+        assert _login_messages(port, "192.0.2.4", 1) == [THROTTLED]
