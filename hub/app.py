@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -22,11 +23,14 @@ from strawberry.types import ExecutionResult
 
 from hub.bootstrap import Runtime, build_runtime
 from hub.db import Database
+from hub.domain.auth.passwords import PasswordChecks, default_concurrency
 from hub.domain.auth.principal import Principal
-from hub.domain.auth.services import LoginThrottle
+from hub.domain.auth.services import PasswordGuard
 from hub.domain.auth.sessions import UserStateCache, check_caller
+from hub.domain.auth.throttle import Counters, LoginThrottle, MemoryCounters
 from hub.domain.auth.tokens import TokenProblem, TokenService
 from hub.graphiql import graphiql_page, graphiql_routes
+from hub.login_counters import RedisCounters
 from hub.operations import AccessLog, Metrics, Readiness
 from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
 from hub.schema.context import AppState, Context
@@ -69,7 +73,12 @@ class HubGraphQL(GraphQL):
         if auth and auth[:7].lower() == "bearer ":
             principal, problem = await caller_of(self.state, auth[7:].strip())
             request.scope[_AUTH_PROBLEM] = problem
-        return Context(app=self.state, principal=principal, request_id=request_id_var.get())
+        return Context(
+            app=self.state,
+            principal=principal,
+            request_id=request_id_var.get(),
+            client_address=request.client.host if request.client else None,
+        )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         answer = await super().process_result(request, result)
@@ -96,17 +105,27 @@ class HubGraphQL(GraphQL):
 
 
 class RequestIdAndLimits:
-    """Give each request an id (``X-Request-ID``) and refuse bodies over the size limit."""
+    """Give each request an id (``X-Request-ID``), refuse bodies over the size limit (413) and
+    bodies that do not arrive within ``body_timeout`` seconds (408; the connection is closed, so
+    a client that sends headers and part of a body, then nothing, holds nothing for long)."""
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, body_timeout: float = 10.0) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     def _too_large(self, rid: str) -> JSONResponse:
         return JSONResponse(
             {"errors": [{"message": f"Request body over {self.max_body} bytes"}]},
             status_code=413,
             headers={"x-request-id": rid},
+        )
+
+    def _too_slow(self, rid: str) -> JSONResponse:
+        return JSONResponse(
+            {"errors": [{"message": f"Request body not received within {self.body_timeout:g} seconds"}]},
+            status_code=408,
+            headers={"x-request-id": rid, "connection": "close"},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,21 +144,29 @@ class RequestIdAndLimits:
                     await self._too_large(rid)(scope, receive, send)
                     return
         # Read the whole body first (GraphQL bodies are small), refusing it as soon as it
-        # passes the limit, also when it comes chunked without a Content-Length.
+        # passes the limit, also when it comes chunked without a Content-Length, and when it
+        # has not all arrived by the deadline.
         chunks: list[bytes] = []
         size = 0
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                await self._too_large(rid)(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        break
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            await self._too_slow(rid)(scope, receive, send)
+            return
+        if size > self.max_body:
+            await self._too_large(rid)(scope, receive, send)
+            return
         body = b"".join(chunks)
         replayed = False
 
@@ -170,11 +197,16 @@ def create_app(
     composition root's (:func:`hub.bootstrap.build_runtime` of ``settings`` when None)."""
     database = db or Database(settings)
     wired = runtime or build_runtime(settings)
+    # Login failures are counted in Redis when there is one, so every API process sees them.
+    counters: Counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
     state = AppState(
         settings=settings,
         db=database,
         tokens=TokenService(settings.secret_key, settings.token_ttl_seconds),
-        throttle=LoginThrottle(),
+        passwords=PasswordGuard(
+            LoginThrottle(counters),
+            PasswordChecks(settings.max_concurrent_logins or default_concurrency()),
+        ),
         users=UserStateCache(settings.user_cache_seconds),
     )
     graphql_app = HubGraphQL(build_schema(settings), state)
@@ -211,6 +243,8 @@ def create_app(
             if runner is not None:
                 await runner.stop()
             await hooks.aclose()
+            if isinstance(counters, RedisCounters):
+                await counters.aclose()
             if db is None:
                 await database.dispose()
 
@@ -226,4 +260,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hub = state
-    return AccessLog(RequestIdAndLimits(app, settings.max_body_bytes), metrics)
+    return AccessLog(
+        RequestIdAndLimits(app, settings.max_body_bytes, float(settings.body_timeout_seconds)), metrics
+    )

@@ -88,6 +88,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from hub.app import create_app
+    from hub.server import uvicorn_config
 
     _logging(settings)
     _check_port(settings.host, settings.port)
@@ -100,16 +101,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     app = create_app(settings)
     _tune_gc()
     print(f"Ordering hub on http://{settings.host}:{settings.port}/graphql", flush=True)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        lifespan="on",
-    )
+    uvicorn.Server(uvicorn_config(app, settings)).run()
     return 0
 
 

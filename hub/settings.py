@@ -72,6 +72,26 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return origins
 
 
+def _forwarded(env: Mapping[str, str], name: str) -> str:
+    """Comma-separated IP addresses or networks of trusted proxies, or ``*`` (uvicorn's
+    ``forwarded_allow_ips``); unset: 127.0.0.1 only."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return "127.0.0.1"
+    if raw == "*":
+        return raw
+    import ipaddress
+
+    for item in (i.strip() for i in raw.split(",")):
+        try:
+            ipaddress.ip_network(item)  # strict, as uvicorn parses it
+        except ValueError:
+            raise ConfigError(
+                f"{name} must list IP addresses or networks separated by commas, or *, got {item!r}"
+            ) from None
+    return ",".join(i.strip() for i in raw.split(",") if i.strip())
+
+
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -109,6 +129,16 @@ class Settings:
     job_overdue_seconds: int = 60  # a due job not started this long after is sent again
     event_redeliver_seconds: int = 1800  # an event published but not handled this long is sent again
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call /graphql
+    # GraphQL documents (docs/security.md "Document, header and body limits"): characters of the
+    # query string and lexical tokens, checked before parsing; anonymous callers get less.
+    max_document_chars: int = 100_000
+    max_tokens: int = 5_000
+    anonymous_max_document_chars: int = 10_000
+    anonymous_max_tokens: int = 1_000
+    max_header_bytes: int = 65_536  # request line and headers together; more: 431 and close
+    body_timeout_seconds: int = 10  # a request's head, and then its body, must arrive within this
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For uvicorn believes
+    max_concurrent_logins: int = 0  # password checks at once; 0: twice the CPU count
 
     @property
     def async_database_url(self) -> str:
@@ -176,6 +206,16 @@ class Settings:
             job_overdue_seconds=_int(env, "HUB_JOB_OVERDUE_SECONDS", 60, 1, 3600),
             event_redeliver_seconds=_int(env, "HUB_EVENT_REDELIVER_SECONDS", 1800, 1, 86400),
             cors_origins=_origins(env, "HUB_CORS_ORIGINS"),
+            max_document_chars=_int(env, "HUB_MAX_DOCUMENT_CHARS", 100_000, 100, 10_000_000),
+            max_tokens=_int(env, "HUB_MAX_TOKENS", 5_000, 50, 1_000_000),
+            anonymous_max_document_chars=_int(
+                env, "HUB_ANONYMOUS_MAX_DOCUMENT_CHARS", 10_000, 100, 10_000_000
+            ),
+            anonymous_max_tokens=_int(env, "HUB_ANONYMOUS_MAX_TOKENS", 1_000, 50, 1_000_000),
+            max_header_bytes=_int(env, "HUB_MAX_HEADER_BYTES", 65_536, 4096, 16_777_216),
+            body_timeout_seconds=_int(env, "HUB_BODY_TIMEOUT_SECONDS", 10, 1, 3600),
+            forwarded_allow_ips=_forwarded(env, "HUB_FORWARDED_ALLOW_IPS"),
+            max_concurrent_logins=_int(env, "HUB_MAX_CONCURRENT_LOGINS", 0, 0, 1024),
         )
 
     @staticmethod

@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"
     INVALID_TRANSITION = "INVALID_TRANSITION"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    UNAVAILABLE = "UNAVAILABLE"  # the server is busy; nothing was done: retry in a moment
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    ParserCache,
     SchemaExtension,
     ValidationCache,
 )
@@ -23,6 +22,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.types import ExecutionContext
 
 from hub.schema import Mutation, Query
+from hub.schema.document_limits import document_limits
 from hub.schema.execution import FastExecutionContext
 from hub.schema.hygiene import RefuseUnsafeVariables, UnsafeLiteralRule
 from hub.schema.observe import RecordOperation
@@ -91,7 +91,7 @@ class HubSchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
-        lambda: ParserCache(maxsize=256),
+        document_limits(settings),  # size and token bounds before parsing; caches the parse
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=256),
         RecordOperation,  # before the masking: it counts the errors as masked

@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.db import Database
 from hub.domain.auth.principal import Principal
-from hub.domain.auth.services import LoginThrottle
+from hub.domain.auth.services import PasswordGuard
 from hub.domain.auth.sessions import UserStateCache
 from hub.domain.auth.tokens import TokenService
 from hub.settings import Settings
@@ -22,7 +22,7 @@ class AppState:
     settings: Settings
     db: Database
     tokens: TokenService
-    throttle: LoginThrottle
+    passwords: PasswordGuard  # the login throttle and the bound on concurrent password checks
     users: UserStateCache  # users' current state for each request's caller; forget() on change
 
 
@@ -33,6 +33,9 @@ class Context:
     app: AppState
     principal: Principal | None
     request_id: str
+    # The client's IP address as the server saw it (behind a proxy listed in
+    # HUB_FORWARDED_ALLOW_IPS, the one it forwarded); None when unknown.
+    client_address: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)  # per-request DataLoaders, by name
 
     @property

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
-from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
@@ -14,18 +13,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.auth.models import Role, User
-from hub.domain.auth.passwords import hash_password, verify_password
+from hub.domain.auth.passwords import PasswordChecks, hash_password
 from hub.domain.auth.policy import Action, require
 from hub.domain.auth.principal import Principal
 from hub.domain.auth.sessions import end_sessions
+from hub.domain.auth.throttle import CountersUnavailable, LoginAttempt, LoginThrottle
 from hub.domain.customers.models import Customer
-from hub.domain.errors import DomainError
+from hub.domain.errors import DomainError, ErrorCode, Problem
 from hub.domain.validation import check_clean
 
 __all__ = [
     "KEEP",
     "Keep",
     "LoginThrottle",
+    "PasswordGuard",
     "authenticate",
     "change_password",
     "create_user",
@@ -38,38 +39,8 @@ __all__ = [
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
 LOGIN_FAILED = "Email or password is wrong"
-LOGIN_THROTTLED = "Too many failed attempts for this email; try again in a few minutes"
+LOGIN_THROTTLED = "Too many failed attempts; try again in a few minutes"
 MIN_PASSWORD = 8
-
-
-class LoginThrottle:
-    """At most ``limit`` failed logins per email within ``window`` seconds (per process)."""
-
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, email: str, now: float) -> deque[float]:
-        q = self._failures.get(email) or deque()
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, email: str) -> bool:
-        return len(self._recent(email, time.monotonic())) >= self.limit
-
-    def failed(self, email: str) -> None:
-        now = time.monotonic()
-        q = self._recent(email, now)
-        q.append(now)
-        self._failures.pop(email, None)
-        self._failures[email] = q  # most recently failed last
-        while len(self._failures) > 100_000:  # bound memory: forget the stalest emails first
-            del self._failures[next(iter(self._failures))]
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(email, None)
 
 
 def role_problems(roles: frozenset[Role], customer_id: int | None) -> list[DomainError]:
@@ -116,22 +87,55 @@ def principal_of(user: User) -> Principal:
     return Principal(user_id=user.id, email=user.email, roles=user.roles, customer_id=user.customer_id)
 
 
-async def authenticate(session: AsyncSession, email: str, password: str, throttle: LoginThrottle) -> User:
-    """The active user with this email and password.
+async def _attempt(
+    guard: PasswordGuard, email: str, address: str | None, field: str | None
+) -> LoginAttempt | None:
+    """:meth:`LoginThrottle.attempt`.
 
     Raises:
-        DomainError: INVALID, with one message for an unknown email and a wrong password,
-            and another once the email has failed too often.
+        DomainError: UNAVAILABLE when the throttle's store does not answer (fail closed).
+    """
+    try:
+        return await guard.throttle.attempt(email, address)
+    except CountersUnavailable:
+        raise guard.checks.busy(field) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordGuard:
+    """What stands before every check of a password a client sent: the throttle (failures per
+    e-mail and client address) and the bound on concurrent hashing."""
+
+    throttle: LoginThrottle
+    checks: PasswordChecks
+
+
+async def authenticate(
+    session: AsyncSession, email: str, password: str, guard: PasswordGuard, address: str | None
+) -> User:
+    """The active user with this email and password, for a client at ``address``.
+
+    Raises:
+        DomainError: INVALID, with one message for an unknown email and a wrong password, and
+            another once the email or the address has failed too often (see
+            :mod:`hub.domain.auth.throttle`; unknown emails alike); UNAVAILABLE when too many
+            passwords are being checked at once (not counted as a failure: retry).
     """
     key = normalize_email(email)
-    if throttle.blocked(key):
+    attempt = await _attempt(guard, key, address, None)
+    if attempt is None:
         raise DomainError.invalid(LOGIN_THROTTLED)
-    user = (await session.execute(select(User).where(User.email == key))).scalar_one_or_none()
-    ok = await verify_password(user.password_hash if user else None, password)
+    checked = False
+    try:
+        user = (await session.execute(select(User).where(User.email == key))).scalar_one_or_none()
+        ok = await guard.checks.verify(user.password_hash if user else None, password)
+        checked = True
+    finally:
+        if not checked:  # busy, or the database failed: not the client's failure
+            await attempt.not_checked()
     if user is None or not ok or not user.active:
-        throttle.failed(key)
         raise DomainError.invalid(LOGIN_FAILED)
-    throttle.succeeded(key)
+    await attempt.succeeded()
     return user
 
 
@@ -276,25 +280,49 @@ async def set_password(session: AsyncSession, actor: Principal, user_id: int, pa
 
 
 async def change_password(
-    session: AsyncSession, actor: Principal, old_password: str, new_password: str
+    session: AsyncSession,
+    actor: Principal,
+    old_password: str,
+    new_password: str,
+    guard: PasswordGuard,
+    address: str | None,
 ) -> User:
     """Change the caller's own password and end all its sessions; the caller issues it a new
-    token (with :func:`hub.domain.auth.sessions.issue_time`) to keep working.
+    token (with :func:`hub.domain.auth.sessions.issue_time`) to keep working. The current
+    password's check is throttled like a login (per the caller's email and ``address``) and
+    bounded like one.
 
     Raises:
-        DomainError: INVALID when ``old_password`` is wrong (field ``oldPassword``) or the new
-            one is not 8 to 256 characters (field ``newPassword``); NOT_FOUND when the caller's
-            user is gone.
+        DomainError: INVALID when ``old_password`` is wrong, or has been too often (field
+            ``oldPassword``), or the new one is not 8 to 256 characters (field ``newPassword``);
+            UNAVAILABLE when too many passwords are being checked at once (retry); NOT_FOUND
+            when the caller's user is gone.
     """
     problems = password_problems(new_password, "newPassword")
-    # Hashed before the first statement, so no write lock is held meanwhile (SQLite).
-    new_hash = await hash_password(new_password) if not problems else ""
-    user = await _user_for_update(session, actor.user_id)
-    if not await verify_password(user.password_hash, old_password):
+    attempt = await _attempt(guard, normalize_email(actor.email), address, "oldPassword")
+    if attempt is None:
+        raise DomainError([Problem(ErrorCode.INVALID, LOGIN_THROTTLED, "oldPassword"), *_flat(problems)])
+    checked = False
+    try:
+        # Hashed before the first statement, so no write lock is held meanwhile (SQLite).
+        new_hash = await guard.checks.hash(new_password, "newPassword") if not problems else ""
+        user = await _user_for_update(session, actor.user_id)
+        ok = await guard.checks.verify(user.password_hash, old_password, "oldPassword")
+        checked = True
+    finally:
+        if not checked:
+            await attempt.not_checked()
+    if not ok:
         problems.insert(0, DomainError.invalid("The current password is wrong", "oldPassword"))
+    else:
+        await attempt.succeeded()
     if problems:
-        raise DomainError([p for e in problems for p in e.problems])
+        raise DomainError(_flat(problems))
     user.password_hash = new_hash
     end_sessions(user)
     await session.flush()
     return user
+
+
+def _flat(errors: Sequence[DomainError]) -> list[Problem]:
+    return [p for e in errors for p in e.problems]

@@ -40,7 +40,9 @@ class PasswordChangeMutation:
             return None
         try:
             async with ctx.db.write() as session:
-                user = await change_password(session, p, old_password, new_password)
+                user = await change_password(
+                    session, p, old_password, new_password, ctx.app.passwords, ctx.client_address
+                )
                 # staff only (audit skips customers); never the passwords
                 await audit(info, session, encode_id("User", user.id))
         except DomainError as e:

@@ -17,7 +17,11 @@ class TokenCreatePayload:
         description="Send as `Authorization: Bearer <token>`; expires after the configured time."
     )
     user: User | None = strawberry.field(description="Who logged in.")
-    errors: list[Error] = strawberry.field(description="Why logging in failed (code INVALID).")
+    errors: list[Error] = strawberry.field(
+        description="Why logging in failed: INVALID (wrong email or password, or too many failed "
+        "attempts), or UNAVAILABLE (the server is busy checking other passwords: nothing was "
+        "checked and nothing counted; retry in a second)."
+    )
 
 
 @strawberry.type
@@ -27,7 +31,7 @@ class TokenCreateMutation:
         ctx = info.context
         try:
             async with ctx.db.read() as session:
-                user = await authenticate(session, email, password, ctx.app.throttle)
+                user = await authenticate(session, email, password, ctx.app.passwords, ctx.client_address)
                 principal = principal_of(user)
                 customer = (
                     None
