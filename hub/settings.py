@@ -109,6 +109,11 @@ class Settings:
     job_overdue_seconds: int = 60  # a due job not started this long after is sent again
     event_redeliver_seconds: int = 1800  # an event published but not handled this long is sent again
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call /graphql
+    # Bounded query cost (docs/security.md, "Query cost, timeouts and the pool").
+    max_query_cost: int = 20_000  # hub/schema/cost.py: operations estimated above it are refused
+    db_statement_timeout_ms: int = 5000  # PostgreSQL statement_timeout of every connection; 0: none
+    request_timeout_ms: int = 10_000  # a query operation's whole execution; 0: none
+    db_pool_timeout_seconds: int = 3  # wait for a pooled connection, then answer 503 + Retry-After
 
     @property
     def async_database_url(self) -> str:
@@ -176,6 +181,10 @@ class Settings:
             job_overdue_seconds=_int(env, "HUB_JOB_OVERDUE_SECONDS", 60, 1, 3600),
             event_redeliver_seconds=_int(env, "HUB_EVENT_REDELIVER_SECONDS", 1800, 1, 86400),
             cors_origins=_origins(env, "HUB_CORS_ORIGINS"),
+            max_query_cost=_int(env, "HUB_MAX_QUERY_COST", 20_000, 100, 100_000_000),
+            db_statement_timeout_ms=_int(env, "HUB_DB_STATEMENT_TIMEOUT_MS", 5000, 0, 86_400_000),
+            request_timeout_ms=_int(env, "HUB_REQUEST_TIMEOUT_MS", 10_000, 0, 86_400_000),
+            db_pool_timeout_seconds=_int(env, "HUB_DB_POOL_TIMEOUT_SECONDS", 3, 1, 300),
         )
 
     @staticmethod
