@@ -76,7 +76,7 @@ def unavailable_error() -> GraphQLError:
 
 def timeout_error(what: str) -> GraphQLError:
     return GraphQLError(
-        f"{what}; ask for less (smaller pages, fewer fields) or try again later",
+        f"{what}; try again later, or ask for less (smaller pages, fewer fields)",
         extensions={"code": "TIMEOUT"},
     )
 
