@@ -7,10 +7,12 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 import strawberry
 from cross_web import HTTPException
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -32,7 +34,14 @@ from hub.domain.auth.tokens import TokenProblem, TokenService
 from hub.graphiql import graphiql_page, graphiql_routes
 from hub.login_counters import RedisCounters
 from hub.operations import AccessLog, Metrics, Readiness
-from hub.schema.build import MAX_ALIASES, MAX_DEPTH, build_schema, request_id_var
+from hub.schema.build import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    RETRY_AFTER_SECONDS,
+    build_schema,
+    request_id_var,
+    unavailable_error,
+)
 from hub.schema.context import AppState, Context
 from hub.settings import Settings
 
@@ -89,6 +98,30 @@ class HubGraphQL(GraphQL):
             answer["extensions"] = {**(answer.get("extensions") or {}), "auth": problem.value}
         return answer
 
+    async def run(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        try:
+            return await super().run(request, *args, **kwargs)
+        except PoolTimeoutError:
+            # No connection came free for the caller's user check (get_context): the same
+            # retryable answer as when a resolver could not get one (create_response).
+            log.warning("connection pool exhausted (request id %s)", request_id_var.get())
+            body = {"data": None, "errors": [unavailable_error().formatted]}
+            return Response(self.encode_json(body), 503, _retry_after(), media_type="application/json")
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        answers: list[GraphQLHTTPResponse] = (
+            response_data if isinstance(response_data, list) else [response_data]
+        )
+        if any(_unavailable(e) for answer in answers for e in answer.get("errors") or ()):
+            # An exhausted connection pool (hub/schema/build.py): retryable, never a 200 with a
+            # masked internal error.
+            response.status_code = 503
+            response.headers.update(_retry_after())
+        return response
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data, default=str)
 
@@ -102,6 +135,15 @@ class HubGraphQL(GraphQL):
         if not isinstance(value, dict):
             raise HTTPException(400, "The request body must be a JSON object")
         return value
+
+
+def _unavailable(error: object) -> bool:
+    extensions = error.get("extensions") if isinstance(error, dict) else None
+    return isinstance(extensions, dict) and extensions.get("code") == "UNAVAILABLE"
+
+
+def _retry_after() -> dict[str, str]:
+    return {"retry-after": str(RETRY_AFTER_SECONDS)}
 
 
 class RequestIdAndLimits:

@@ -139,6 +139,11 @@ class Settings:
     body_timeout_seconds: int = 10  # a request's head, and then its body, must arrive within this
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For uvicorn believes
     max_concurrent_logins: int = 0  # password checks at once; 0: twice the CPU count
+    # Bounded query cost (docs/security.md, "Query cost, timeouts and the pool").
+    max_query_cost: int = 20_000  # hub/schema/cost.py: operations estimated above it are refused
+    db_statement_timeout_ms: int = 5000  # PostgreSQL statement_timeout of every connection; 0: none
+    request_timeout_ms: int = 10_000  # a query operation's whole execution; 0: none
+    db_pool_timeout_seconds: int = 3  # wait for a pooled connection, then answer 503 + Retry-After
 
     @property
     def async_database_url(self) -> str:
@@ -216,6 +221,10 @@ class Settings:
             body_timeout_seconds=_int(env, "HUB_BODY_TIMEOUT_SECONDS", 10, 1, 3600),
             forwarded_allow_ips=_forwarded(env, "HUB_FORWARDED_ALLOW_IPS"),
             max_concurrent_logins=_int(env, "HUB_MAX_CONCURRENT_LOGINS", 0, 0, 1024),
+            max_query_cost=_int(env, "HUB_MAX_QUERY_COST", 20_000, 100, 100_000_000),
+            db_statement_timeout_ms=_int(env, "HUB_DB_STATEMENT_TIMEOUT_MS", 5000, 0, 86_400_000),
+            request_timeout_ms=_int(env, "HUB_REQUEST_TIMEOUT_MS", 10_000, 0, 86_400_000),
+            db_pool_timeout_seconds=_int(env, "HUB_DB_POOL_TIMEOUT_SECONDS", 3, 1, 300),
         )
 
     @staticmethod

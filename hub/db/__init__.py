@@ -8,6 +8,22 @@ writers race. Read transactions stay deferred so readers never queue behind writ
 PostgreSQL runs through asyncpg at READ COMMITTED; writers lock the rows they change. Its
 sessions carry the driver path for hot statements (:mod:`hub.db.fastpath`, the seam
 ``hub.domain.fastsql.SQL_RUNNER``).
+
+Limits (docs/security.md, "Query cost, timeouts and the pool"):
+
+- **statement timeout**: every PostgreSQL connection is opened with ``statement_timeout`` set
+  (``HUB_DB_STATEMENT_TIMEOUT_MS``, 5 s; asyncpg's ``server_settings``, so it costs no
+  statement and covers the driver path too). PostgreSQL stops a statement that runs longer
+  (including time spent waiting for a lock) with SQLSTATE 57014, which the API answers as a
+  ``TIMEOUT`` error. Background workers use the same connections and limit: their statements
+  are keyed reads and writes of one batch, and a job whose statement is stopped is retried
+  like any failed job. Migrations open theirs with ``statement_timeout_ms=0`` (none): building
+  an index on a large table may take minutes. SQLite has no statement timeout; the API bounds
+  a query's whole execution instead (``HUB_REQUEST_TIMEOUT_MS``, hub/schema/build.py).
+- **pool timeout**: a session waits at most ``HUB_DB_POOL_TIMEOUT_SECONDS`` (3 s) for a pooled
+  connection, then SQLAlchemy raises :class:`sqlalchemy.exc.TimeoutError`, which the API
+  answers with HTTP 503, ``Retry-After`` and an ``UNAVAILABLE`` error (SQLAlchemy's default
+  is 30 s, long enough for one expensive client to stall everyone's requests).
 """
 
 from __future__ import annotations
@@ -67,7 +83,16 @@ class Database:
     ``exec_driver_sql``).
     """
 
-    def __init__(self, settings: Settings, *, driver_path: bool = True, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        driver_path: bool = True,
+        statement_timeout_ms: int | None = None,
+        **engine_options: Any,
+    ) -> None:
+        """``statement_timeout_ms``: PostgreSQL's ``statement_timeout`` for every connection
+        (None: ``settings.db_statement_timeout_ms``; 0: none)."""
         url = settings.async_database_url
         options: dict[str, Any] = {}
         if url.startswith("sqlite"):
@@ -75,6 +100,8 @@ class Database:
                 raise ValueError("use a file database; :memory: is per connection")
             if engine_options.pop("nullpool", False):
                 options["poolclass"] = NullPool
+            else:
+                options["pool_timeout"] = settings.db_pool_timeout_seconds
             options["connect_args"] = {"timeout": 30}
         else:
             # Keep as many connections as requests run at once: a connection opened and
@@ -82,6 +109,12 @@ class Database:
             options["pool_size"] = settings.db_pool_size
             options["max_overflow"] = 10
             options["pool_pre_ping"] = False
+            options["pool_timeout"] = settings.db_pool_timeout_seconds
+            timeout = (
+                settings.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+            )
+            if timeout:
+                options["connect_args"] = {"server_settings": {"statement_timeout": str(timeout)}}
         options.update(engine_options)
         self.settings = settings
         self.engine: AsyncEngine = create_async_engine(url, **options)

@@ -28,7 +28,12 @@ def _run(connection: Connection) -> None:
 
 async def _main() -> None:
     settings = config.attributes.get("settings") or Settings.from_env()
-    db = Database(settings, nullpool=True) if settings.is_sqlite else Database(settings)
+    # No statement timeout: a migration may rewrite or index a large table.
+    db = (
+        Database(settings, nullpool=True)
+        if settings.is_sqlite
+        else Database(settings, statement_timeout_ms=0)
+    )
     try:
         async with db.engine.connect() as conn:
             await conn.run_sync(_run)

@@ -4,13 +4,17 @@ execution context. The ASGI app (:mod:`hub.app`) serves what :func:`build_schema
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, ExecutionResult, GraphQLError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -20,15 +24,24 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from hub.schema import Mutation, Query
+from hub.schema.cost import CostPlan, compile_cost
 from hub.schema.document_limits import document_limits
 from hub.schema.execution import FastExecutionContext
 from hub.schema.hygiene import RefuseUnsafeVariables, UnsafeLiteralRule
 from hub.schema.observe import RecordOperation
 from hub.settings import Settings
 
-__all__ = ["LIMIT_RULES", "MAX_ALIASES", "MAX_DEPTH", "build_schema", "request_id_var"]
+__all__ = [
+    "LIMIT_RULES",
+    "MAX_ALIASES",
+    "MAX_DEPTH",
+    "RETRY_AFTER_SECONDS",
+    "build_schema",
+    "request_id_var",
+]
 
 log = logging.getLogger("hub.app")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -45,10 +58,106 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [
 ]
 
 
+RETRY_AFTER_SECONDS = 1
+"""What an ``UNAVAILABLE`` answer asks the client to wait (``extensions.retryAfter`` and the
+HTTP ``Retry-After`` header, hub/app.py)."""
+_QUERY_CANCELED = "57014"  # PostgreSQL: statement_timeout (or a cancel request) stopped it
+_PLANS: OrderedDict[tuple[str, str | None], CostPlan] = OrderedDict()
+_MAX_PLANS = 256
+
+
+def unavailable_error() -> GraphQLError:
+    """No database connection came free within the pool timeout: retry shortly."""
+    return GraphQLError(
+        "The service is busy: no database connection came free in time; retry shortly",
+        extensions={"code": "UNAVAILABLE", "retryAfter": RETRY_AFTER_SECONDS},
+    )
+
+
+def timeout_error(what: str) -> GraphQLError:
+    return GraphQLError(
+        f"{what}; try again later, or ask for less (smaller pages, fewer fields)",
+        extensions={"code": "TIMEOUT"},
+    )
+
+
+def _is_statement_timeout(error: BaseException) -> bool:
+    if not isinstance(error, DBAPIError):
+        return False
+    orig = error.orig
+    # asyncpg's error (the fast path) or SQLAlchemy's adaptation of it: both carry sqlstate.
+    return getattr(orig, "sqlstate", None) == _QUERY_CANCELED or (
+        getattr(getattr(orig, "__cause__", None), "sqlstate", None) == _QUERY_CANCELED
+    )
+
+
+class BoundQueryCost(SchemaExtension):
+    """Refuses an operation whose estimated cost (hub/schema/cost.py) is over ``budget``, with
+    ``extensions: {code: QUERY_TOO_COSTLY, cost, budget}``, before any resolver runs. The plan
+    of a document is kept (by its text and operation name) for the next request."""
+
+    def __init__(self, *, budget: int) -> None:
+        self.budget = budget
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        document = ec.graphql_document
+        if ec.result is None and document is not None:
+            key = (ec.query or "", ec.operation_name)
+            plan = _PLANS.get(key)
+            if plan is None:
+                plan = compile_cost(ec.schema._schema, document, ec.operation_name)  # noqa: SLF001
+                _PLANS[key] = plan
+                if len(_PLANS) > _MAX_PLANS:
+                    _PLANS.popitem(last=False)
+            cost = plan.evaluate(ec.variables)
+            if cost > self.budget:
+                ec.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"The operation's estimated cost is {cost}, over the budget of "
+                            f"{self.budget}: ask for smaller pages (first), fewer nested lists "
+                            "or fewer aliases",
+                            extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "budget": self.budget},
+                        )
+                    ],
+                )
+        yield
+
+
+class RequestDeadline(SchemaExtension):
+    """Bounds a query operation's whole execution to ``seconds`` (SQLite has no statement
+    timeout; on PostgreSQL it also bounds many medium statements). Past it the operation is
+    cancelled and answers one error, code ``TIMEOUT``. Mutations are not cancelled half way: a
+    client could not tell whether its change was committed; PostgreSQL's statement timeout
+    bounds each of their statements."""
+
+    def __init__(self, *, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ec = self.execution_context
+        if ec.result is not None or ec.operation_type is not OperationType.QUERY:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.seconds):
+                yield
+        except TimeoutError:
+            # Raised out of strawberry's executing() block: it becomes the answer's one error.
+            raise timeout_error(
+                f"The operation did not finish within the request time limit of {self.seconds:g} s"
+            ) from None
+
+
 class MaskUnexpectedErrors(SchemaExtension):
     """Log unexpected exceptions with the request id; clients see only that id.
 
-    GraphQL errors (syntax, validation, limits, argument problems) pass through unchanged.
+    GraphQL errors (syntax, validation, limits, argument problems) pass through unchanged. Two
+    kinds of failure are the server's limits, not faults, and are said as such: an exhausted
+    connection pool (``UNAVAILABLE``, retryable; the app answers HTTP 503 with ``Retry-After``)
+    and a statement stopped by PostgreSQL's ``statement_timeout`` (``TIMEOUT``).
     """
 
     def on_operation(self) -> Iterator[None]:
@@ -62,6 +171,14 @@ class MaskUnexpectedErrors(SchemaExtension):
             original = error.original_error
             if original is None or isinstance(original, GraphQLError):
                 masked.append(error)
+                continue
+            if isinstance(original, PoolTimeoutError):
+                log.warning("connection pool exhausted (request id %s)", request_id_var.get())
+                masked.append(_at(unavailable_error(), error))
+                continue
+            if _is_statement_timeout(original):
+                log.warning("statement timeout (request id %s)", request_id_var.get())
+                masked.append(_at(timeout_error("A database statement ran over its time limit"), error))
                 continue
             rid = request_id_var.get()
             log.error(
@@ -81,6 +198,11 @@ class MaskUnexpectedErrors(SchemaExtension):
         result.errors = masked  # type: ignore[union-attr]
 
 
+def _at(new: GraphQLError, where: GraphQLError) -> GraphQLError:
+    """``new`` at ``where``'s place in the document and the answer."""
+    return GraphQLError(new.message, nodes=where.nodes, path=where.path, extensions=new.extensions)
+
+
 class HubSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -96,8 +218,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=256),
         RecordOperation,  # before the masking: it counts the errors as masked
         RefuseUnsafeVariables,  # string variables: the literals are UnsafeLiteralRule's
+        lambda: BoundQueryCost(budget=settings.max_query_cost),
         MaskUnexpectedErrors,
     ]
+    if settings.request_timeout_ms:
+        extensions.append(lambda: RequestDeadline(seconds=settings.request_timeout_ms / 1000))
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     return HubSchema(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -16,7 +17,15 @@ from hub.domain.orders.models import Order, OrderStatus
 from hub.domain.pagination import Page, check_first, decode_cursor, encode_cursor
 from hub.domain.validation import check_clean, check_code, check_text
 
-__all__ = ["OPEN_STATUSES", "create_customer", "get_customer", "list_customers", "outstanding"]
+__all__ = [
+    "OPEN_STATUSES",
+    "create_customer",
+    "get_customer",
+    "get_customers",
+    "list_customers",
+    "outstanding",
+    "outstanding_of_customers",
+]
 
 # Orders whose value counts against a customer's credit until invoiced and paid.
 OPEN_STATUSES = (OrderStatus.PENDING_APPROVAL, OrderStatus.APPROVED, OrderStatus.SHIPPED)
@@ -28,6 +37,17 @@ async def get_customer(session: AsyncSession, actor: Principal, customer_id: int
     if not sees_customer(actor, customer_id):
         return None
     return await session.get(Customer, customer_id)
+
+
+async def get_customers(
+    session: AsyncSession, actor: Principal, customer_ids: Sequence[int]
+) -> dict[int, Customer]:
+    """:func:`get_customer` for many at once (one statement): those that exist and ``actor``
+    may see, by id."""
+    ids = sorted({c for c in customer_ids if sees_customer(actor, c)})
+    if not ids:
+        return {}
+    return {c.id: c for c in (await session.execute(select(Customer).where(Customer.id.in_(ids)))).scalars()}
 
 
 async def list_customers(
@@ -60,12 +80,21 @@ async def list_customers(
 
 async def outstanding(session: AsyncSession, customer_id: int) -> Decimal:
     """The value of the customer's open orders (placed, approved, shipped; not yet settled)."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Order.total), 0)).where(
-            Order.customer_id == customer_id, Order.status.in_([s.value for s in OPEN_STATUSES])
+    return (await outstanding_of_customers(session, [customer_id]))[customer_id]
+
+
+async def outstanding_of_customers(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, Decimal]:
+    """:func:`outstanding` of each of ``customer_ids``, in one statement."""
+    ids = sorted(set(customer_ids))
+    totals = dict.fromkeys(ids, Decimal(0))
+    if ids:
+        rows = await session.execute(
+            select(Order.customer_id, func.sum(Order.total))
+            .where(Order.customer_id.in_(ids), Order.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(Order.customer_id)
         )
-    )
-    return round_money(Decimal(total or 0))
+        totals.update({c: Decimal(t or 0) for c, t in rows.all()})
+    return {c: round_money(t) for c, t in totals.items()}
 
 
 async def create_customer(

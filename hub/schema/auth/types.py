@@ -6,7 +6,6 @@ import strawberry
 
 from hub.domain.auth.models import Role as DomainRole
 from hub.domain.auth.models import User as UserModel
-from hub.domain.customers.services import get_customer
 from hub.schema.common import AppInfo, encode_id
 
 if TYPE_CHECKING:
@@ -35,6 +34,7 @@ class User:
     async def customer(
         self, info: AppInfo
     ) -> Annotated[Customer, strawberry.lazy("hub.schema.customers.types")] | None:
+        from hub.schema.customers.loaders import customer_row
         from hub.schema.customers.types import Customer
 
         if self.known_customer is not None:
@@ -42,8 +42,7 @@ class User:
         principal = info.context.principal
         if self.customer_id is None or principal is None:
             return None
-        async with info.context.db.read() as session:
-            row = await get_customer(session, principal, self.customer_id)
+        row = await customer_row(info, self.customer_id)
         return None if row is None else Customer.of(row, info.context.currency)
 
     @classmethod

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from hub.domain.customers.models import Customer as CustomerModel
-from hub.domain.customers.services import outstanding
 from hub.schema.common import AppInfo, Money, PageInfo, encode_id, money
+from hub.schema.customers.loaders import owed
 
 if TYPE_CHECKING:
     from hub.schema.orders.types import OrderConnection, OrderStatus
@@ -23,18 +22,10 @@ class Customer:
     pk: strawberry.Private[int]
     limit: strawberry.Private[Decimal | None]
     currency: strawberry.Private[str]
-    owed: strawberry.Private[asyncio.Future[Decimal] | None] = None
 
-    def _owed(self, info: AppInfo) -> asyncio.Future[Decimal]:
-        """One query for outstanding and availableCredit together."""
-        if self.owed is None:
-
-            async def load() -> Decimal:
-                async with info.context.db.read() as session:
-                    return await outstanding(session, self.pk)
-
-            self.owed = asyncio.ensure_future(load())
-        return self.owed
+    async def _owed(self, info: AppInfo) -> Decimal:
+        """outstanding and availableCredit of every customer of the request: one statement."""
+        return await owed(info, self.pk)
 
     @strawberry.field(description="Credit limit; null means no limit.")
     def credit_limit(self) -> Money | None:
@@ -58,9 +49,9 @@ class Customer:
         after: str | None = None,
         status: Annotated[OrderStatus, strawberry.lazy("hub.schema.orders.types")] | None = None,
     ) -> Annotated[OrderConnection, strawberry.lazy("hub.schema.orders.types")] | None:
-        from hub.schema.orders.queries import order_connection
+        from hub.schema.orders.loaders import orders_of_customer
 
-        return await order_connection(info, first, after, status, customer_id=self.pk)
+        return await orders_of_customer(info, self.pk, first, after, status)
 
     @classmethod
     def of(cls, c: CustomerModel, currency: str) -> Customer:

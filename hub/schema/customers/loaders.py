@@ -1,0 +1,53 @@
+"""Batching what each customer of a list reads: its outstanding amount, and the customer a
+user acts for. One statement per level of a query, not one per object."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from strawberry.dataloader import DataLoader
+
+from hub.domain.customers.models import Customer as CustomerModel
+from hub.domain.customers.services import get_customers, outstanding_of_customers
+from hub.schema.common import AppInfo
+
+__all__ = ["customer_row", "owed"]
+
+
+async def owed(info: AppInfo, customer_id: int) -> Decimal:
+    """The customer's outstanding amount (:func:`~hub.domain.customers.services.outstanding`),
+    read with every other customer's of the request in one statement. The caller has the
+    customer already, so it may see it."""
+    loader = info.context.loaders.get("customer.owed")
+    if loader is None:
+        db = info.context.db
+
+        async def load(keys: Sequence[int]) -> list[Decimal]:
+            async with db.read() as session:
+                totals = await outstanding_of_customers(session, keys)
+            return [totals[k] for k in keys]
+
+        loader = DataLoader(load_fn=load)
+        info.context.loaders["customer.owed"] = loader
+    return await loader.load(customer_id)  # type: ignore[no-any-return]
+
+
+async def customer_row(info: AppInfo, customer_id: int) -> CustomerModel | None:
+    """The customer, if the caller may see it (:func:`~hub.domain.customers.services.get_customer`),
+    read with the request's other customers in one statement; None for anonymous callers."""
+    p = info.context.principal
+    if p is None:
+        return None
+    loader = info.context.loaders.get("customer.row")
+    if loader is None:
+        db = info.context.db
+
+        async def load(keys: Sequence[int]) -> list[CustomerModel | None]:
+            async with db.read() as session:
+                rows = await get_customers(session, p, keys)
+            return [rows.get(k) for k in keys]
+
+        loader = DataLoader(load_fn=load)
+        info.context.loaders["customer.row"] = loader
+    return await loader.load(customer_id)  # type: ignore[no-any-return]
