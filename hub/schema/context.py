@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
 
 from hub.db import Database
 from hub.domain.auth.principal import Principal
@@ -13,6 +16,9 @@ from hub.domain.auth.tokens import TokenService
 from hub.settings import Settings
 
 __all__ = ["AppState", "Context"]
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(slots=True)
@@ -37,6 +43,17 @@ class Context:
     # HUB_FORWARDED_ALLOW_IPS, the one it forwarded); None when unknown.
     client_address: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)  # per-request DataLoaders, by name
+
+    def loader(
+        self, name: str, load: Callable[[Sequence[K]], Awaitable[Sequence[V | BaseException]]]
+    ) -> DataLoader[K, V]:
+        """The request's DataLoader called ``name``: made with the batch function ``load`` on
+        first use, so every object of one query level shares one read (later ``load``s are not
+        used)."""
+        loader = self.loaders.get(name)
+        if loader is None:
+            loader = self.loaders[name] = DataLoader(load_fn=load)
+        return loader
 
     @property
     def db(self) -> Database:

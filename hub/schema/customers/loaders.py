@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from strawberry.dataloader import DataLoader
-
 from hub.domain.customers.models import Customer as CustomerModel
 from hub.domain.customers.services import get_customers, outstanding_of_customers
 from hub.schema.common import AppInfo
@@ -19,18 +17,15 @@ async def owed(info: AppInfo, customer_id: int) -> Decimal:
     """The customer's outstanding amount (:func:`~hub.domain.customers.services.outstanding`),
     read with every other customer's of the request in one statement. The caller has the
     customer already, so it may see it."""
-    loader = info.context.loaders.get("customer.owed")
-    if loader is None:
-        db = info.context.db
+    db = info.context.db
 
-        async def load(keys: Sequence[int]) -> list[Decimal]:
-            async with db.read() as session:
-                totals = await outstanding_of_customers(session, keys)
-            return [totals[k] for k in keys]
+    async def load(keys: Sequence[int]) -> list[Decimal]:
+        async with db.read() as session:
+            totals = await outstanding_of_customers(session, keys)
+        return [totals[k] for k in keys]
 
-        loader = DataLoader(load_fn=load)
-        info.context.loaders["customer.owed"] = loader
-    return await loader.load(customer_id)  # type: ignore[no-any-return]
+    loader = info.context.loader("customer.owed", load)
+    return await loader.load(customer_id)
 
 
 async def customer_row(info: AppInfo, customer_id: int) -> CustomerModel | None:
@@ -39,15 +34,12 @@ async def customer_row(info: AppInfo, customer_id: int) -> CustomerModel | None:
     p = info.context.principal
     if p is None:
         return None
-    loader = info.context.loaders.get("customer.row")
-    if loader is None:
-        db = info.context.db
+    db = info.context.db
 
-        async def load(keys: Sequence[int]) -> list[CustomerModel | None]:
-            async with db.read() as session:
-                rows = await get_customers(session, p, keys)
-            return [rows.get(k) for k in keys]
+    async def load(keys: Sequence[int]) -> list[CustomerModel | None]:
+        async with db.read() as session:
+            rows = await get_customers(session, p, keys)
+        return [rows.get(k) for k in keys]
 
-        loader = DataLoader(load_fn=load)
-        info.context.loaders["customer.row"] = loader
-    return await loader.load(customer_id)  # type: ignore[no-any-return]
+    loader = info.context.loader("customer.row", load)
+    return await loader.load(customer_id)

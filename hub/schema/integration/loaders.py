@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from strawberry.dataloader import DataLoader
-
 from hub.domain.errors import DomainError
 from hub.domain.integration.services import sync_states
 from hub.schema.common import AppInfo, denied_as_null
@@ -18,19 +16,16 @@ async def sync_state(info: AppInfo, order_id: int, peer: str) -> SyncState | Non
     p = info.context.principal
     if p is None:
         return None
-    loader = info.context.loaders.get("sync")
-    if loader is None:
-        db = info.context.db
+    db = info.context.db
 
-        async def load(keys: Sequence[tuple[int, str]]) -> list[SyncState | None]:
-            try:
-                async with db.read() as session:
-                    states = await sync_states(session, p, sorted({k[0] for k in keys}))
-            except DomainError as e:
-                denied_as_null(e)
-                states = {}
-            return [SyncState.of(states[k]) if k in states else None for k in keys]
+    async def load(keys: Sequence[tuple[int, str]]) -> list[SyncState | None]:
+        try:
+            async with db.read() as session:
+                states = await sync_states(session, p, sorted({k[0] for k in keys}))
+        except DomainError as e:
+            denied_as_null(e)
+            states = {}
+        return [SyncState.of(states[k]) if k in states else None for k in keys]
 
-        loader = DataLoader(load_fn=load)
-        info.context.loaders["sync"] = loader
-    return await loader.load((order_id, peer))  # type: ignore[no-any-return]
+    loader = info.context.loader("sync", load)
+    return await loader.load((order_id, peer))

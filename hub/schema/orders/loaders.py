@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from strawberry.dataloader import DataLoader
-
 from hub.domain.errors import DomainError
 from hub.domain.orders.models import Order as OrderModel
 from hub.domain.orders.models import OrderStatus as DomainOrderStatus
@@ -43,41 +41,36 @@ async def orders_of_customer(
     p = info.context.principal
     if p is None:
         return None
-    loader = info.context.loaders.get("customer.orders")
-    if loader is None:
-        db, currency = info.context.db, info.context.currency
+    db, currency = info.context.db, info.context.currency
 
-        async def load(keys: Sequence[_Key]) -> list[OrderConnection | None | BaseException]:
-            asks: dict[_Ask, list[int]] = {}
-            for c, *ask in keys:
-                asks.setdefault(tuple(ask), []).append(c)  # type: ignore[arg-type]
-            found: dict[_Key, OrderConnection | None | BaseException] = {}
-            async with db.read() as session:
-                for (first, after, status, total), ids in asks.items():
-                    try:
-                        pages = await list_orders_of_customers(
-                            session, p, ids, first=first, after=after, status=status
-                        )
-                        counts = (
-                            await count_orders_of_customers(session, p, ids, status=status) if total else {}
-                        )
-                        orders = [o for page in pages.values() for o in page.items]
-                        views = dict(zip(map(id, orders), await order_views(session, p, orders), strict=True))
-                    except DomainError as e:
-                        for c in ids:
-                            found[(c, first, after, status, total)] = e
-                        continue
+    async def load(keys: Sequence[_Key]) -> list[OrderConnection | None | BaseException]:
+        asks: dict[_Ask, list[int]] = {}
+        for c, *ask in keys:
+            asks.setdefault(tuple(ask), []).append(c)  # type: ignore[arg-type]
+        found: dict[_Key, OrderConnection | None | BaseException] = {}
+        async with db.read() as session:
+            for (first, after, status, total), ids in asks.items():
+                try:
+                    pages = await list_orders_of_customers(
+                        session, p, ids, first=first, after=after, status=status
+                    )
+                    counts = await count_orders_of_customers(session, p, ids, status=status) if total else {}
+                    orders = [o for page in pages.values() for o in page.items]
+                    views = dict(zip(map(id, orders), await order_views(session, p, orders), strict=True))
+                except DomainError as e:
                     for c in ids:
-                        page = pages.get(c)
-                        found[(c, first, after, status, total)] = (
-                            None if page is None else _connection(page, views, counts.get(c), currency)
-                        )
-            return [found[k] for k in keys]
+                        found[(c, first, after, status, total)] = e
+                    continue
+                for c in ids:
+                    page = pages.get(c)
+                    found[(c, first, after, status, total)] = (
+                        None if page is None else _connection(page, views, counts.get(c), currency)
+                    )
+        return [found[k] for k in keys]
 
-        loader = DataLoader(load_fn=load)
-        info.context.loaders["customer.orders"] = loader
+    loader = info.context.loader("customer.orders", load)
     try:
-        return await loader.load((customer_id, first, after, status, wants(info, "totalCount")))  # type: ignore[no-any-return]
+        return await loader.load((customer_id, first, after, status, wants(info, "totalCount")))
     except DomainError as e:
         denied_as_null(e)
         return None
