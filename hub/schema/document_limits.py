@@ -2,7 +2,7 @@
 
 Parsing and validating a document costs time linear in its size (a 600 KB document of 40,000
 repeated fields took seconds and stalled the event loop for every other client). So before
-parsing, :class:`DocumentLimits` checks the ``query`` string's length in characters, then parses
+parsing, :func:`parse_within_limits` checks the ``query`` string's length in characters, then parses
 with graphql-core's lexical-token and comment bounds (``max_lexical_tokens``/``max_comments``,
 what strawberry's ``MaxTokensLimiter`` sets through ``max_tokens``), and caches parsed documents
 like strawberry's ``ParserCache``, which it replaces. The bounds depend on the caller, known from
@@ -17,9 +17,7 @@ validated or executed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -32,11 +30,11 @@ from graphql import (
     SelectionSetNode,
     parse,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from hub.settings import Settings
 
-__all__ = ["DOCUMENT_TOO_LARGE", "MAX_OVERLAP_PAIRS", "DocumentLimits", "document_limits", "overlap_pairs"]
+__all__ = ["DOCUMENT_TOO_LARGE", "MAX_OVERLAP_PAIRS", "overlap_pairs", "parse_within_limits"]
 
 DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
 # Pairs of fields with the same response name (a field's alias, else its name) in one selection
@@ -102,44 +100,37 @@ def overlap_pairs(document: DocumentNode, budget: int) -> int:
     return pairs
 
 
-class DocumentLimits(SchemaExtension):
-    """Refuses a document over the caller's character or token bound, else parses it (cached)."""
+def parse_within_limits(ec: ExecutionContext, settings: Settings) -> None:
+    """Refuse ``ec``'s document when it is over the caller's character or token bound, else
+    parse it (cached) into ``ec.graphql_document``; run by :class:`hub.schema.build.HubRequest`
+    in place of strawberry's parsing.
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__()
-        self.settings = settings
-
-    def on_parse(self) -> Iterator[None]:
-        ec = self.execution_context
-        query = ec.query or ""
-        anonymous = getattr(ec.context, "principal", None) is None
-        s = self.settings
-        who = "anonymous requests" if anonymous else "signed-in requests"
-        max_chars = s.anonymous_max_document_chars if anonymous else s.max_document_chars
-        max_tokens = s.anonymous_max_tokens if anonymous else s.max_tokens
-        if len(query) > max_chars:
-            raise _too_large(
-                f"The document is longer than {max_chars} characters, the limit for {who}", max_chars
-            )
-        try:
-            document, pairs = _parse(query, max_tokens)
-        except GraphQLError as e:
-            if "Parsing aborted" not in e.message:
-                raise  # a syntax error, as graphql-core words it
-            raise _too_large(
-                f"The document has more than {max_tokens} tokens or comments, the limit for {who}",
-                max_tokens,
-            ) from None
-        if pairs > MAX_OVERLAP_PAIRS:
-            raise _too_large(
-                "The document selects the same fields too many times over (more than "
-                f"{MAX_OVERLAP_PAIRS} pairs of fields with one name in one selection set)",
-                MAX_OVERLAP_PAIRS,
-            )
-        ec.graphql_document = document
-        yield
-
-
-def document_limits(settings: Settings) -> Callable[[], Any]:
-    """The extension factory for :func:`hub.schema.build.build_schema`'s list."""
-    return lambda: DocumentLimits(settings)
+    Raises:
+        GraphQLError: ``DOCUMENT_TOO_LARGE`` naming the limit, or the document's syntax error.
+    """
+    query = ec.query or ""
+    anonymous = getattr(ec.context, "principal", None) is None
+    s = settings
+    who = "anonymous requests" if anonymous else "signed-in requests"
+    max_chars = s.anonymous_max_document_chars if anonymous else s.max_document_chars
+    max_tokens = s.anonymous_max_tokens if anonymous else s.max_tokens
+    if len(query) > max_chars:
+        raise _too_large(
+            f"The document is longer than {max_chars} characters, the limit for {who}", max_chars
+        )
+    try:
+        document, pairs = _parse(query, max_tokens)
+    except GraphQLError as e:
+        if "Parsing aborted" not in e.message:
+            raise  # a syntax error, as graphql-core words it
+        raise _too_large(
+            f"The document has more than {max_tokens} tokens or comments, the limit for {who}",
+            max_tokens,
+        ) from None
+    if pairs > MAX_OVERLAP_PAIRS:
+        raise _too_large(
+            "The document selects the same fields too many times over (more than "
+            f"{MAX_OVERLAP_PAIRS} pairs of fields with one name in one selection set)",
+            MAX_OVERLAP_PAIRS,
+        )
+    ec.graphql_document = document

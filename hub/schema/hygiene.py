@@ -12,7 +12,7 @@ field present and future, before anything executes:
   directive arguments and in variables' default values): :class:`UnsafeLiteralRule`, a
   validation rule, so the verdict is cached with the document's validation;
 - **variables** (any string anywhere in the ``variables`` JSON, at any depth):
-  :class:`RefuseUnsafeVariables`, which answers before execution starts.
+  :func:`refuse_unsafe_variables`, which answers before execution starts.
 
 Either way the answer is a GraphQL error with ``extensions.code`` ``INVALID`` and
 ``extensions.field`` naming where the text was (``orderCreate.input.lines.0.sku`` or
@@ -23,7 +23,6 @@ do not come through GraphQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -38,11 +37,11 @@ from graphql import (
     StringValueNode,
     VariableDefinitionNode,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from connectors.sdk import UNSAFE_TEXT
 
-__all__ = ["RefuseUnsafeVariables", "UnsafeLiteralRule", "unsafe_error", "unsafe_path"]
+__all__ = ["UnsafeLiteralRule", "refuse_unsafe_variables", "unsafe_error", "unsafe_path"]
 
 MESSAGE = "must not contain NUL or control characters other than tab, line feed and carriage return"
 
@@ -95,14 +94,11 @@ class UnsafeLiteralRule(ASTValidationRule):
         self.report_error(unsafe_error(".".join(names) or "a string", node))
 
 
-class RefuseUnsafeVariables(SchemaExtension):
-    """Answers an operation whose variables hold unsafe text with an ``INVALID`` error naming
-    the variable path, without executing it."""
-
-    def on_execute(self) -> Iterator[None]:
-        variables = self.execution_context.variables
-        where = unsafe_path(variables, "$")
-        if where:
-            where = "$" + where[2:]  # "$.input.note" -> "$input.note"
-            self.execution_context.result = ExecutionResult(data=None, errors=[unsafe_error(where)])
-        yield
+def refuse_unsafe_variables(ec: ExecutionContext) -> None:
+    """Answer an operation whose variables hold unsafe text with an ``INVALID`` error naming
+    the variable path, so that it is not executed (run by :class:`hub.schema.build.HubRequest`
+    before execution)."""
+    where = unsafe_path(ec.variables, "$")
+    if where:
+        where = "$" + where[2:]  # "$.input.note" -> "$input.note"
+        ec.result = ExecutionResult(data=None, errors=[unsafe_error(where)])

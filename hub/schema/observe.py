@@ -1,16 +1,15 @@
 """What the access log and the metrics learn from a GraphQL request: its operation's name, the
 caller and its errors. The HTTP middleware (:mod:`hub.operations`) puts a :class:`RequestRecord`
-in :data:`request_record_var`; :class:`RecordOperation` fills it in after the operation ran."""
+in :data:`request_record_var`; :func:`note_operation` fills it in after the operation ran."""
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
-__all__ = ["RecordOperation", "RequestRecord", "request_record_var"]
+__all__ = ["RequestRecord", "note_operation", "request_record_var"]
 
 
 @dataclass(slots=True)
@@ -29,33 +28,25 @@ request_record_var: contextvars.ContextVar[RequestRecord | None] = contextvars.C
 )
 
 
-class RecordOperation(SchemaExtension):
-    """Listed before :class:`~hub.schema.build.MaskUnexpectedErrors`, so it sees the errors
+def note_operation(ec: ExecutionContext) -> None:
+    """Fill in the request's :class:`RequestRecord` once the operation ran (or failed to
+    parse), after :func:`hub.schema.build.mask_unexpected_errors`, so it counts the errors
     as masked."""
-
-    def on_operation(self) -> Iterator[None]:
-        try:
-            yield
-        finally:  # also when parsing failed: strawberry leaves the operation by an exception
-            self._note()
-
-    def _note(self) -> None:
-        record = request_record_var.get()
-        if record is None:
-            return
-        ec = self.execution_context
-        record.ran = True
-        try:
-            record.operation = ec.operation_name
-        except Exception:  # noqa: BLE001 - a document that did not parse has no name
-            record.operation = None
-        principal = getattr(ec.context, "principal", None)
-        record.user_id = getattr(principal, "user_id", None)
-        errors = getattr(ec.result, "errors", None) or ec.pre_execution_errors or []
-        if not errors and ec.graphql_document is None:
-            record.graphql_errors += 1  # a syntax error, raised past this extension
-        for error in errors:
-            if (error.extensions or {}).get("code") == "INTERNAL":
-                record.internal_errors += 1
-            else:
-                record.graphql_errors += 1
+    record = request_record_var.get()
+    if record is None:
+        return
+    record.ran = True
+    try:
+        record.operation = ec.operation_name
+    except Exception:  # noqa: BLE001 - a document that did not parse has no name
+        record.operation = None
+    principal = getattr(ec.context, "principal", None)
+    record.user_id = getattr(principal, "user_id", None)
+    errors = getattr(ec.result, "errors", None) or ec.pre_execution_errors or []
+    if not errors and ec.graphql_document is None:
+        record.graphql_errors += 1  # a syntax error, raised past the extension
+    for error in errors:
+        if (error.extensions or {}).get("code") == "INTERNAL":
+            record.internal_errors += 1
+        else:
+            record.graphql_errors += 1
