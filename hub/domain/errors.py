@@ -19,6 +19,8 @@ class ErrorCode(StrEnum):
     INVALID_TRANSITION = "INVALID_TRANSITION"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     UNAVAILABLE = "UNAVAILABLE"  # the server is busy; nothing was done: retry in a moment
+    BELOW_MINIMUM = "BELOW_MINIMUM"  # a SKU's quantity is below its minimum order quantity (起订量)
+    NOT_MULTIPLE = "NOT_MULTIPLE"  # a SKU's quantity is not a multiple of its order multiple (倍数)
 
 
 @dataclass(frozen=True, slots=True)

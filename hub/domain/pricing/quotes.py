@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -12,12 +13,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.auth.principal import Principal
+from hub.domain.base import utcnow
 from hub.domain.catalog.models import Product
 from hub.domain.customers.models import Customer
 from hub.domain.errors import ErrorCode, Problem
 from hub.domain.fastsql import Statement
 from hub.domain.money import MAX_AMOUNT, round_money
-from hub.domain.pricing.services import AppliedRule, load_price_book
+from hub.domain.pricing.engine import AppliedRule, LineInput, ProductFacts, price_order
+from hub.domain.pricing.services import load_price_book
 
 __all__ = [
     "LineInput",
@@ -35,12 +38,6 @@ MAX_QUANTITY = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class LineInput:
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
 class PricedLine:
     product_id: int
     sku: str
@@ -49,7 +46,9 @@ class PricedLine:
     unit_price: Decimal
     line_total: Decimal
     rules: tuple[AppliedRule, ...]
-    first_index: int  # position of the SKU's first line in the request
+    first_index: int  # position of the SKU's first line in the request (a gift's: its earner's)
+    is_gift: bool = False
+    order_discount_share: Decimal = Decimal("0.00")
 
 
 @dataclass(slots=True)
@@ -58,6 +57,8 @@ class PricedLines:
     problems: list[Problem] = field(default_factory=list)
     subtotal: Decimal = Decimal("0.00")
     discount_total: Decimal = Decimal("0.00")
+    order_rules: tuple[AppliedRule, ...] = ()
+    used_promotions: frozenset[int] = frozenset()
 
     @property
     def total(self) -> Decimal:
@@ -91,25 +92,23 @@ def check_lines(lines: Sequence[LineInput]) -> list[Problem]:
 
 
 async def price_lines(
-    session: AsyncSession, customer_id: int | None, lines: Sequence[LineInput]
+    session: AsyncSession,
+    customer_id: int | None,
+    lines: Sequence[LineInput],
+    at: datetime | None = None,
 ) -> PricedLines:
     """Merge repeated SKUs, look the products up and price them for ``customer_id``.
 
     Unknown or inactive SKUs and bad quantities become ``problems`` (NOT_FOUND at
-    ``lines.N.sku``, INVALID at ``lines.N.quantity``); the other lines are priced. Two statements
-    at most, whatever the number of lines.
+    ``lines.N.sku``, INVALID at ``lines.N.quantity``, and the engine's BELOW_MINIMUM /
+    NOT_MULTIPLE); the other lines are priced by :func:`~hub.domain.pricing.engine.price_order`
+    at ``at`` (default now). Two statements at most, whatever the number of lines.
     """
     result = PricedLines(problems=check_lines(lines))
     if result.problems and result.problems[0].field == "lines":
         return result
     bad = {p.field for p in result.problems}
-    merged: dict[str, int] = {}
-    first_index: dict[str, int] = {}
-    for i, x in enumerate(lines):
-        if f"lines.{i}.quantity" in bad:
-            continue
-        merged[x.sku] = merged.get(x.sku, 0) + x.quantity
-        first_index.setdefault(x.sku, i)
+    good = [None if f"lines.{i}.quantity" in bad else x for i, x in enumerate(lines)]
     # Every SKU is looked up, also those of lines with a bad quantity, so that a known SKU is
     # never reported as unknown.
     rows = await _PRODUCTS.all(session, {"skus": sorted({x.sku for x in lines})})
@@ -120,24 +119,23 @@ async def price_lines(
                 Problem(ErrorCode.NOT_FOUND, f"Product {x.sku!r} not found", f"lines.{i}.sku")
             )
     book = await load_price_book(session, customer_id, [r.id for r in found.values()])
-    subtotal = Decimal("0.00")
-    for sku, quantity in merged.items():
-        p = found.get(sku)
-        if p is None:
-            continue
-        price = book.price(p.id, p.base_price, quantity)
-        line_total = round_money(price.unit_price * quantity)
-        subtotal += line_total
-        result.lines.append(
-            PricedLine(
-                p.id, sku, p.name, quantity, price.unit_price, line_total, price.rules, first_index[sku]
-            )
-        )
-    for priced in result.lines:
-        if priced.line_total > MAX_AMOUNT:
+    facts = {sku: ProductFacts(r.id, sku, r.base_price) for sku, r in found.items()}
+    order = price_order(good, facts, book.rules, at or book.at)
+    result.problems.extend(order.problems)
+    result.lines = [
+        PricedLine(x.product_id, x.sku, found[x.sku].name, x.quantity, x.unit_price, x.line_total,
+                   x.rules, x.index, x.is_gift, x.order_discount_share)
+        for x in order.lines
+    ]  # fmt: skip
+    result.order_rules = order.order_rules
+    result.discount_total = order.discount_total
+    result.used_promotions = order.used_promotions
+    subtotal = order.subtotal
+    for line in result.lines:
+        if line.line_total > MAX_AMOUNT:
             result.problems.append(
                 Problem(ErrorCode.INVALID, "The line total exceeds 999,999,999,999.99",
-                        f"lines.{priced.first_index}.quantity")
+                        f"lines.{line.first_index}.quantity")
             )  # fmt: skip
     if subtotal > MAX_AMOUNT and not any(p.field and p.field.endswith("quantity") for p in result.problems):
         result.problems.append(

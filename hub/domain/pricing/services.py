@@ -1,45 +1,34 @@
-"""Price resolution.
+"""Price resolution for callers: a :class:`PriceBook` holds one customer's rules, loaded once
+per catalog page or order, and prices through :mod:`hub.domain.pricing.engine`.
 
-Prices are resolved in one explainable order (see docs/pricing.md). This release knows the base
-price only; customer prices, group price lists, quantity breaks and promotions plug in here as
-further rules, loaded for a whole page or order at once so that pricing never costs a query per
-product.
+The resolution order (docs/pricing.md) lives in the engine. ``load_price_book`` still loads no
+rules from the database (base prices only); loading customer prices, price lists, promotions
+and tiers into :class:`Rules` is the next step, and needs no change to the callers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.money import round_money
+from hub.domain.base import utcnow
+from hub.domain.pricing.engine import (
+    AppliedRule,
+    CustomerFacts,
+    PriceResult,
+    PriceTier,
+    ProductFacts,
+    RuleKind,
+    Rules,
+    price_tiers,
+    unit_price,
+)
 
 __all__ = ["AppliedRule", "PriceBook", "PriceResult", "RuleKind", "load_price_book"]
-
-
-class RuleKind(StrEnum):
-    BASE_PRICE = "BASE_PRICE"
-
-
-@dataclass(frozen=True, slots=True)
-class AppliedRule:
-    kind: RuleKind
-    description: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind.value, "description": self.description}
-
-
-@dataclass(frozen=True, slots=True)
-class PriceResult:
-    unit_price: Decimal
-    rules: tuple[AppliedRule, ...]
-
-
-_BASE_RULE = (AppliedRule(RuleKind.BASE_PRICE, "Base price"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +36,19 @@ class PriceBook:
     """Everything needed to price a set of products for one customer, already loaded."""
 
     customer_id: int | None
+    rules: Rules = Rules()
+    at: datetime = field(default_factory=utcnow)
 
     def price(self, product_id: int, base_price: Decimal, quantity: int) -> PriceResult:
-        """The unit price for ``quantity`` units (quantity matters once breaks exist)."""
-        del product_id, quantity
-        return PriceResult(round_money(base_price), _BASE_RULE)
+        """The unit price for ``quantity`` units of a product known by id and base price only
+        (product and category scopes need :meth:`price_of`)."""
+        return unit_price(ProductFacts(product_id, "", base_price), quantity, self.rules, self.at)
+
+    def price_of(self, product: ProductFacts, quantity: int) -> PriceResult:
+        return unit_price(product, quantity, self.rules, self.at)
+
+    def tiers(self, product: ProductFacts) -> tuple[PriceTier, ...]:
+        return price_tiers(product, self.rules, self.at)
 
 
 async def load_price_book(
@@ -59,4 +56,4 @@ async def load_price_book(
 ) -> PriceBook:
     """Load the pricing rules of ``customer_id`` for ``product_ids`` (none yet: base prices)."""
     del session, product_ids
-    return PriceBook(customer_id=customer_id)
+    return PriceBook(customer_id=customer_id, rules=Rules(customer=CustomerFacts(customer_id)))
