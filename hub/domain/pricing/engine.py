@@ -600,7 +600,7 @@ def _gifts(
             taken[gift_sku] = taken.get(gift_sku, 0) + give
             worth = unit_price(gift, give, rules, at).unit_price
             if give < due:
-                text = f"{text} — {_units(due)} due, {give:,} given: only {give:,} in stock"
+                text = f"{text} — {_units(due)} due, {give:,} given: only {give:,} left in stock"
             gifts.append(
                 LinePrice(gift_sku, gift.id, give, ZERO, ZERO,
                           (AppliedRule(RuleKind.GIFT, text, worth),), x.index, is_gift=True)
