@@ -177,9 +177,7 @@ class PriceSource:
         index: dict[int, list[PriceEntry]] = {}
         for entry in self.entries:
             index.setdefault(entry.product_id, []).append(entry)
-        object.__setattr__(
-            self, "_by_product", MappingProxyType({k: tuple(v) for k, v in index.items()})
-        )
+        object.__setattr__(self, "_by_product", MappingProxyType({k: tuple(v) for k, v in index.items()}))
 
     def entry(self, product_id: int, quantity: int, at: datetime) -> PriceEntry | None:
         """The valid entry with the largest ``min_quantity`` ≤ ``quantity`` (first one on a tie)."""
@@ -267,7 +265,8 @@ class Rules:
     order_tiers: tuple[OrderTier, ...] = ()
     promotion_uses: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     currency: str = "CNY"
-    _sources: tuple[PriceSource, ...] = field(init=False, repr=False, compare=False, default=())
+    # sources in the order they are tried: customer prices, then lists by priority, then newest
+    ordered_sources: tuple[PriceSource, ...] = field(init=False, repr=False, compare=False, default=())
     _promotions: tuple[Promotion, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
@@ -275,7 +274,7 @@ class Rules:
             self.sources,
             key=lambda s: (s.kind is not RuleKind.CUSTOMER_PRICE, -s.priority, -s.created),
         )
-        object.__setattr__(self, "_sources", tuple(ordered))
+        object.__setattr__(self, "ordered_sources", tuple(ordered))
         usable = [p for p in self.promotions if self._usable(p)]
         object.__setattr__(self, "_promotions", tuple(sorted(usable, key=_promotion_order)))
 
@@ -289,9 +288,7 @@ class Rules:
     def promotions_of(self, kinds: Iterable[PromotionKind], at: datetime) -> list[Promotion]:
         """This customer's usable promotions of ``kinds`` running at ``at``, in applying order."""
         wanted = frozenset(kinds)
-        return [
-            p for p in self._promotions if p.kind in wanted and _within(at, p.starts_at, p.ends_at)
-        ]
+        return [p for p in self._promotions if p.kind in wanted and _within(at, p.starts_at, p.ends_at)]
 
 
 def _promotion_order(p: Promotion) -> tuple[int, int, int]:
@@ -390,7 +387,7 @@ def unit_price(product: ProductFacts, quantity: int, rules: Rules, at: datetime)
 def _source_price(
     product: ProductFacts, quantity: int, rules: Rules, at: datetime
 ) -> tuple[Decimal, RuleKind, list[AppliedRule]]:
-    for source in rules._sources:
+    for source in rules.ordered_sources:
         entry = source.entry(product.id, quantity, at)
         if entry is not None:
             price = max(entry.unit_price, Decimal(0))
@@ -419,7 +416,7 @@ def price_tiers(product: ProductFacts, rules: Rules, at: datetime) -> tuple[Pric
     """
     start = max(1, product.min_order_quantity)
     candidates = {start}
-    for source in rules._sources:
+    for source in rules.ordered_sources:
         candidates.update(q for q in source.breaks(product.id, at) if q > start)
     rows: list[PriceTier] = []
     for q in sorted(candidates):
@@ -446,8 +443,7 @@ def check_quantity(product: ProductFacts, quantity: int, index: int) -> Problem 
         hint = " or ".join(f"{n:,}" for n in options)
         return Problem(
             ErrorCode.NOT_MULTIPLE,
-            f"{product.sku} is sold in multiples of {multiple:,}; {quantity:,} is not one "
-            f"(try {hint})",
+            f"{product.sku} is sold in multiples of {multiple:,}; {quantity:,} is not one (try {hint})",
             field_name,
         )
     return None
@@ -576,9 +572,7 @@ def _gifts(
     notes: list[AppliedRule] = []
     for x in paid:
         product = products[x.sku]
-        chosen = _choose(
-            [p for p in offers if p.for_products(product) and p.for_source(x.source)]
-        )
+        chosen = _choose([p for p in offers if p.for_products(product) and p.for_source(x.source)])
         for p in chosen:
             due = x.quantity // (p.buy_quantity or 1) * (p.get_quantity or 0)
             if due <= 0:
@@ -623,10 +617,7 @@ def _order_rules(
     tiers = [t for t in rules.order_tiers if t.min_amount <= subtotal]
     if tiers and subtotal > 0:
         tier = max(tiers, key=lambda t: (t.min_amount, t.percent_off))
-        text = (
-            f"Orders from {money_text(tier.min_amount, rules.currency)}: "
-            f"{_number(tier.percent_off)} % off"
-        )
+        text = f"Orders from {money_text(tier.min_amount, rules.currency)}: {_number(tier.percent_off)} % off"
         off = round_money(subtotal * tier.percent_off / HUNDRED)
         wanted.append((AppliedRule(RuleKind.ORDER_TIER, text, off), None))
     qualifying = []

@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain.auth.principal import Principal
-from hub.domain.base import utcnow
 from hub.domain.catalog.models import Product
 from hub.domain.customers.models import Customer
 from hub.domain.errors import ErrorCode, Problem
