@@ -624,11 +624,8 @@ def _order_rules(
     for p in rules.promotions_of([PromotionKind.SPEND_THRESHOLD], at):
         if p.value is None or p.threshold is None:
             continue
-        matching = sum(
-            (x.line_total for x in paid if p.for_products(products[x.sku]) and p.for_source(x.source)),
-            ZERO,
-        )
-        if paid and matching >= p.threshold:
+        matching = [x.line_total for x in paid if p.for_products(products[x.sku]) and p.for_source(x.source)]
+        if matching and sum(matching, ZERO) >= p.threshold:  # at least one line in scope
             qualifying.append(p)
     for p in _choose(qualifying):
         off = round_money(p.value if p.value is not None else ZERO)
