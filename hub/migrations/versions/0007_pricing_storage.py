@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-import hub.domain.base
 
+import hub.domain.base
 
 revision: str = "0007"
 down_revision: str | None = "0006"
