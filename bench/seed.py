@@ -202,7 +202,10 @@ async def seed(
             insert(Region.__table__), [{"code": n.upper().replace(" ", "-"), "name": n} for n in REGIONS]
         )
         region_ids = [
-            rid for (rid,) in (await conn.execute(select(Region.__table__.c.id).order_by(Region.__table__.c.id))).all()
+            rid
+            for (rid,) in (
+                await conn.execute(select(Region.__table__.c.id).order_by(Region.__table__.c.id))
+            ).all()
         ]
         await conn.execute(insert(Category.__table__), [{"name": name} for name, *_ in CATEGORIES])
         cat_ids = dict((await conn.execute(select(Category.__table__.c.name, Category.__table__.c.id))).all())

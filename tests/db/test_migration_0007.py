@@ -65,7 +65,11 @@ async def test_customer_regions_migrate_to_region_rows_and_back(blank: Settings)
     await asyncio.to_thread(upgrade, blank, "0007")
     # then each distinct text is a region (code derived, name the text) and customers point at it
     regions = await _rows(blank, "SELECT code, name FROM regions ORDER BY code")
-    assert regions == [("EAST-CHINA", "East China 华东"), ("EAST-CHINA-2", "east china"), ("REGION-3", "华南")]
+    assert regions == [
+        ("EAST-CHINA", "East China 华东"),
+        ("EAST-CHINA-2", "east china"),
+        ("REGION-3", "华南"),
+    ]
     joined = await _rows(blank, "SELECT c.code, r.name, c.active, c.sales_rep_id FROM customers c "
                                 "LEFT JOIN regions r ON r.id = c.region_id ORDER BY c.code")  # fmt: skip
     assert [(c, n, bool(a), s) for c, n, a, s in joined] == [
@@ -78,7 +82,13 @@ async def test_customer_regions_migrate_to_region_rows_and_back(blank: Settings)
     # and back down, the customers get their region names as text again
     await asyncio.to_thread(command.downgrade, alembic_config(blank), "0006")
     back = await _rows(blank, "SELECT code, region FROM customers ORDER BY code")
-    assert back == [("A", "East China 华东"), ("B", "East China 华东"), ("C", "华南"), ("D", None), ("E", "east china")]
+    assert back == [
+        ("A", "East China 华东"),
+        ("B", "East China 华东"),
+        ("C", "华南"),
+        ("D", None),
+        ("E", "east china"),
+    ]
     # and up again works
     await asyncio.to_thread(upgrade, blank, "head")
     assert len(await _rows(blank, "SELECT id FROM regions")) == 3

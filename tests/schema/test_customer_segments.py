@@ -20,7 +20,9 @@ GROUP_CREATE = f"""mutation($input: CustomerGroupCreateInput!) {{
   customerGroupCreate(input: $input) {{ customerGroup {{ id code name }} {ERRORS} }} }}"""
 REGION_CREATE = f"""mutation($input: RegionCreateInput!) {{
   regionCreate(input: $input) {{ region {{ id code name }} {ERRORS} }} }}"""
-CUSTOMER_FIELDS = "code name active creditLimit { amount } group { code name } region { code name } salesRep { email }"
+CUSTOMER_FIELDS = (
+    "code name active creditLimit { amount } group { code name } region { code name } salesRep { email }"
+)
 CUSTOMER_UPDATE = f"""mutation($id: ID!, $input: CustomerUpdateInput!) {{
   customerUpdate(id: $id, input: $input) {{ customer {{ {CUSTOMER_FIELDS} }} {ERRORS} }} }}"""
 LISTS = "{ customerGroups { code name } regions { code name } }"
@@ -106,7 +108,9 @@ async def test_group_and_region_create_are_for_sales_managers_and_admins(
     assert audited == [name, name]
 
 
-@pytest.mark.parametrize(("mutation", "name"), [(GROUP_CREATE, "customerGroupCreate"), (REGION_CREATE, "regionCreate")])
+@pytest.mark.parametrize(
+    ("mutation", "name"), [(GROUP_CREATE, "customerGroupCreate"), (REGION_CREATE, "regionCreate")]
+)
 async def test_group_and_region_create_validate_and_write_nothing(hub: Hub, mutation: str, name: str) -> None:
     await segments(hub)
     before = (await hub.count(CustomerGroup), await hub.count(Region))
@@ -165,7 +169,13 @@ async def test_customer_update_changes_what_is_given_and_clears_with_null(hub: H
     cleared = await update(hub, {"groupId": None, "regionId": None, "creditLimit": None, "salesRepId": None})
     assert cleared["errors"] == []
     c = cleared["customer"]
-    assert (c["group"], c["region"], c["creditLimit"], c["salesRep"], c["name"]) == (None, None, None, None, "Acme Trading")
+    assert (c["group"], c["region"], c["creditLimit"], c["salesRep"], c["name"]) == (
+        None,
+        None,
+        None,
+        None,
+        "Acme Trading",
+    )
 
 
 async def test_customer_update_reports_every_problem_and_writes_nothing(hub: Hub) -> None:
@@ -184,8 +194,12 @@ async def test_customer_update_reports_every_problem_and_writes_nothing(hub: Hub
     assert (await update(hub, {"salesRepId": encode_id("User", 999)}))["errors"] == [
         {"field": "salesRepId", "code": "NOT_FOUND", "message": "User not found"}
     ]
-    missing = await hub.data(CUSTOMER_UPDATE, {"id": encode_id("Customer", 999), "input": {"name": "x"}}, as_="admin")
-    assert missing["customerUpdate"]["errors"] == [{"field": "id", "code": "NOT_FOUND", "message": "Customer not found"}]
+    missing = await hub.data(
+        CUSTOMER_UPDATE, {"id": encode_id("Customer", 999), "input": {"name": "x"}}, as_="admin"
+    )
+    assert missing["customerUpdate"]["errors"] == [
+        {"field": "id", "code": "NOT_FOUND", "message": "Customer not found"}
+    ]
     assert await customer_rows(hub) == before
     async with hub.db.read() as s:
         assert (await s.execute(select(AuditEntry.id))).first() is None
@@ -193,7 +207,9 @@ async def test_customer_update_reports_every_problem_and_writes_nothing(hub: Hub
 
 # -- deactivation -----------------------------------------------------------------------------
 
-LOGIN = f"""mutation($e: String!, $p: String!) {{ tokenCreate(email: $e, password: $p) {{ token {ERRORS} }} }}"""
+LOGIN = (
+    f"""mutation($e: String!, $p: String!) {{ tokenCreate(email: $e, password: $p) {{ token {ERRORS} }} }}"""
+)
 ORDER = f"""mutation($customer: ID) {{ orderCreate(input: {{lines: [{{sku: "SKU-A", quantity: 1}}],
   customerId: $customer}}) {{ order {{ id }} {ERRORS} }} }}"""
 
@@ -234,7 +250,9 @@ async def test_a_deactivated_customer_leaves_lists_and_its_users_cannot_log_in_o
 async def user_regions(hub: Hub, label: str) -> list[int]:
     async with hub.db.read() as s:
         rows = await s.execute(
-            select(UserRegion.region_id).where(UserRegion.user_id == hub.seeded.users[label]).order_by(UserRegion.region_id)
+            select(UserRegion.region_id)
+            .where(UserRegion.user_id == hub.seeded.users[label])
+            .order_by(UserRegion.region_id)
         )
         return list(rows.scalars())
 
@@ -275,14 +293,26 @@ async def test_customers_with_group_and_region_cost_the_same_statements_for_any_
         s.add_all(groups + regions)
         await s.flush()
         s.add_all(
-            Customer(code=f"C{i:03d}", name=f"C {i}", group_id=groups[i % 3].id, region_id=regions[i % 4].id, active=True)
+            Customer(
+                code=f"C{i:03d}",
+                name=f"C {i}",
+                group_id=groups[i % 3].id,
+                region_id=regions[i % 4].id,
+                active=True,
+            )
             for i in range(40)
         )
-    query = "query($n: Int) { customers(first: $n) { edges { node { code group { code } region { code } } } } }"
+    query = (
+        "query($n: Int) { customers(first: $n) { edges { node { code group { code } region { code } } } } }"
+    )
     counts = {}
     for n in (2, 20):
         with count_statements(hub.db.engine) as seen:
             edges = (await hub.data(query, {"n": n}, as_="manager"))["customers"]["edges"]
-        assert len(edges) == n and edges[1]["node"] == {"code": "C001", "group": {"code": "G1"}, "region": {"code": "R1"}}
+        assert len(edges) == n and edges[1]["node"] == {
+            "code": "C001",
+            "group": {"code": "G1"},
+            "region": {"code": "R1"},
+        }
         counts[n] = len(seen)
     assert counts[2] == counts[20]

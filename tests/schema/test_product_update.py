@@ -86,8 +86,12 @@ async def test_product_update_reports_every_bad_field_and_writes_nothing(hub: Hu
                        ({"orderMultiple": 0}, "orderMultiple"), ({"categoryId": encode_id("Product", 1)}, "categoryId"),
                        ({"basePrice": "1000000000000.00"}, "basePrice")]:  # fmt: skip
         assert [e["field"] for e in (await update(hub, inp))["errors"]] == [field], inp
-    missing = await hub.data(PRODUCT_UPDATE, {"id": encode_id("Product", 999), "input": {"name": "x"}}, as_="admin")
-    assert missing["productUpdate"]["errors"] == [{"field": "id", "code": "NOT_FOUND", "message": "Product not found"}]
+    missing = await hub.data(
+        PRODUCT_UPDATE, {"id": encode_id("Product", 999), "input": {"name": "x"}}, as_="admin"
+    )
+    assert missing["productUpdate"]["errors"] == [
+        {"field": "id", "code": "NOT_FOUND", "message": "Product not found"}
+    ]
     assert await product_rows(hub) == before
 
 
@@ -95,7 +99,9 @@ ORDER = f"""mutation($sku: String!) {{ orderCreate(input: {{lines: [{{sku: $sku,
   order {{ id lines {{ sku quantity }} }} {ERRORS} }} }}"""
 
 
-async def test_a_deactivated_product_leaves_the_catalog_and_ordering_but_past_orders_keep_it(hub: Hub) -> None:
+async def test_a_deactivated_product_leaves_the_catalog_and_ordering_but_past_orders_keep_it(
+    hub: Hub,
+) -> None:
     await hub.standard()
     placed = (await hub.data(ORDER, {"sku": "SKU-A"}, as_="acme"))["orderCreate"]
     assert placed["errors"] == []
@@ -103,8 +109,11 @@ async def test_a_deactivated_product_leaves_the_catalog_and_ordering_but_past_or
     assert (await update(hub, {"active": False}))["product"]["active"] is False
     # then customers no longer see it
     listing = "{ products { totalCount edges { node { sku active } } } }"
-    assert [e["node"]["sku"] for e in (await hub.data(listing, as_="acme"))["products"]["edges"]] == ["SKU-B", "SKU-C"]
-    one = 'query($s: String!) { product(sku: $s) { sku active } }'
+    assert [e["node"]["sku"] for e in (await hub.data(listing, as_="acme"))["products"]["edges"]] == [
+        "SKU-B",
+        "SKU-C",
+    ]
+    one = "query($s: String!) { product(sku: $s) { sku active } }"
     assert await hub.data(one, {"s": "SKU-A"}, as_="acme") == {"product": None}
     # staff still do, marked inactive
     assert await hub.data(one, {"s": "SKU-A"}, as_="sales") == {"product": {"sku": "SKU-A", "active": False}}
@@ -114,7 +123,10 @@ async def test_a_deactivated_product_leaves_the_catalog_and_ordering_but_past_or
     refused = (await hub.data(ORDER, {"sku": "SKU-A"}, as_="acme"))["orderCreate"]
     assert refused["order"] is None and [e["field"] for e in refused["errors"]] == ["lines.0.sku"]
     quote = '{ priceQuote(lines: [{sku: "SKU-A", quantity: 1}]) { lines { sku } errors { field } } }'
-    assert (await hub.data(quote, as_="acme"))["priceQuote"] == {"lines": [], "errors": [{"field": "lines.0.sku"}]}
+    assert (await hub.data(quote, as_="acme"))["priceQuote"] == {
+        "lines": [],
+        "errors": [{"field": "lines.0.sku"}],
+    }
     # and the past order still shows its line
     past = "query($id: ID!) { order(id: $id) { lines { sku quantity } } }"
     assert await hub.data(past, {"id": placed["order"]["id"]}, as_="acme") == {

@@ -250,7 +250,6 @@ REFUSED: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
         {"regionIds": ["UmVnaW9uOjE"]},
         [{"field": "regionIds", "code": "NOT_FOUND", "message": "Region not found"}],
     ),
-
 ]
 
 

@@ -5,8 +5,9 @@ authenticated request the hub takes that user's row (read by primary key: one in
 statement, or from a per-process cache of a few seconds, :class:`UserStateCache`) and builds
 the request's :class:`Principal` from it, so the roles and customer are the user's current
 ones. The token counts as invalid (the request runs as anonymous) when the user no longer
-exists, is deactivated (or acts for a deactivated customer account), or ended its sessions after the token was issued
-(``users.tokens_valid_after``: a password change or reset, a deactivation).
+exists, is deactivated (or acts for a deactivated customer account), or ended its sessions
+after the token was issued (``users.tokens_valid_after``: a password change or reset, a
+deactivation).
 
 Issue times are whole seconds (JWT ``iat``). Ending sessions at time t sets
 ``tokens_valid_after`` to the *next* whole second, so every token issued up to t (the same

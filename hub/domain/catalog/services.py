@@ -19,9 +19,9 @@ from sqlalchemy.sql import Select
 
 from hub.domain.auth.policy import Action, allows, require
 from hub.domain.auth.principal import Principal
+from hub.domain.auth.services import KEEP, Keep
 from hub.domain.base import table_of
 from hub.domain.catalog.models import Category, Product
-from hub.domain.auth.services import KEEP, Keep
 from hub.domain.errors import DomainError, ErrorCode, Problem
 from hub.domain.fastsql import Statement
 from hub.domain.inventory.rules import available_total_sql

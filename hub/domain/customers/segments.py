@@ -91,7 +91,9 @@ async def _create(session: AsyncSession, model: type[S], what: str, code: str, n
     return row
 
 
-async def create_customer_group(session: AsyncSession, actor: Principal, *, code: str, name: str) -> CustomerGroup:
+async def create_customer_group(
+    session: AsyncSession, actor: Principal, *, code: str, name: str
+) -> CustomerGroup:
     """Raises: DomainError PERMISSION_DENIED unless SALES_MANAGER or ADMIN; INVALID for a bad or
     taken code (field ``code``) or a blank name (``name``)."""
     require(actor, Action.CUSTOMER_GROUP_MANAGE)

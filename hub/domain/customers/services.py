@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-
 from typing import Any
 
 from sqlalchemy import func, select
@@ -182,8 +181,8 @@ async def update_customer(
     if not isinstance(name, Keep):
         check("name", lambda: check_text(name, "name", max_len=200))
     if not isinstance(credit_limit, Keep):
-        check("credit_limit",
-              lambda: None if credit_limit is None else parse_amount(credit_limit, "creditLimit"))  # fmt: skip
+        limit = credit_limit
+        check("credit_limit", lambda: None if limit is None else parse_amount(limit, "creditLimit"))
     if not isinstance(active, Keep):
         if active is None:
             problems.append(Problem(ErrorCode.INVALID, "active cannot be null", "active"))

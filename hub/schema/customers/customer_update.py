@@ -24,7 +24,9 @@ class CustomerUpdateInput:
     region_id: strawberry.ID | None = strawberry.field(
         default=_UNSET, description="The customer's sales region; null: none."
     )
-    credit_limit: Decimal | None = strawberry.field(default=_UNSET, description="Credit limit; null: no limit.")
+    credit_limit: Decimal | None = strawberry.field(
+        default=_UNSET, description="Credit limit; null: no limit."
+    )
     sales_rep_id: strawberry.ID | None = strawberry.field(
         default=_UNSET, description="The staff user who looks after the customer; null: none."
     )

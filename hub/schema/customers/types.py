@@ -75,7 +75,9 @@ class Customer:
 
     @strawberry.field(description="The staff user who looks after the customer (销售代表). Staff "
                       "only; null otherwise or when none.")  # fmt: skip
-    async def sales_rep(self, info: AppInfo) -> Annotated[User, strawberry.lazy("hub.schema.auth.types")] | None:
+    async def sales_rep(
+        self, info: AppInfo
+    ) -> Annotated[User, strawberry.lazy("hub.schema.auth.types")] | None:
         from hub.schema.auth.types import User
 
         if self.sales_rep_id is None:
