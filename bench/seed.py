@@ -21,7 +21,7 @@ from bench.report import log
 from bench.server import hub_binary
 from hub.domain.auth.models import Role, User
 from hub.domain.catalog.models import Category, Product
-from hub.domain.customers.models import Customer, CustomerGroup
+from hub.domain.customers.models import Customer, CustomerGroup, Region
 from hub.domain.inventory.models import Stock, Warehouse
 
 # ---------------------------------------------------------------------------------------------
@@ -198,6 +198,15 @@ async def seed(
             [{"code": c, "name": n, "priority": p} for c, n, p in WAREHOUSES],
         )
         await conn.execute(insert(CustomerGroup.__table__), [{"code": c, "name": n} for c, n in GROUPS])
+        await conn.execute(
+            insert(Region.__table__), [{"code": n.upper().replace(" ", "-"), "name": n} for n in REGIONS]
+        )
+        region_ids = [
+            rid
+            for (rid,) in (
+                await conn.execute(select(Region.__table__.c.id).order_by(Region.__table__.c.id))
+            ).all()
+        ]
         await conn.execute(insert(Category.__table__), [{"name": name} for name, *_ in CATEGORIES])
         cat_ids = dict((await conn.execute(select(Category.__table__.c.name, Category.__table__.c.id))).all())
         group_ids = [
@@ -260,7 +269,7 @@ async def seed(
                 "name": f"Bench trade customer {i:05d}",
                 "credit_limit": None,  # no limit: the order scenarios must not run into credit
                 "group_id": group_ids[i % len(group_ids)],
-                "region": REGIONS[i % len(REGIONS)],
+                "region_id": region_ids[i % len(region_ids)],
                 "active": True,
             }
             for i in range(1, n_customers + 1)

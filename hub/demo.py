@@ -20,7 +20,7 @@ from hub.domain.auth.models import Role, User
 from hub.domain.auth.passwords import hash_password
 from hub.domain.auth.principal import Principal
 from hub.domain.catalog.models import Category, Product
-from hub.domain.customers.models import Customer, CustomerGroup
+from hub.domain.customers.models import Customer, CustomerGroup, Region
 from hub.domain.errors import DomainError
 from hub.domain.inventory.models import Stock, Warehouse
 from hub.domain.orders.decisions import approve_order, cancel_order
@@ -199,6 +199,8 @@ EAST, SOUTH, NORTH, SOUTHWEST, CENTRAL = (
     "Central China 华中",
 )
 REGIONS = [EAST, SOUTH, NORTH, SOUTHWEST, CENTRAL]
+# Region codes by name: the demo's Region rows.
+REGION_CODES = {EAST: "EAST", SOUTH: "SOUTH", NORTH: "NORTH", SOUTHWEST: "SOUTHWEST", CENTRAL: "CENTRAL"}
 # Each customer's city, in Chinese and English, and the sales region it belongs to.
 CITIES: list[tuple[str, str, str]] = [
     ("上海", "Shanghai", EAST),
@@ -264,7 +266,8 @@ async def load_demo(settings: Settings) -> list[tuple[str, str, str]]:
 async def _load(session, rng: random.Random) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     warehouses = [Warehouse(code=c, name=n, priority=p) for c, n, p in WAREHOUSES]
     groups = [CustomerGroup(code=c, name=n) for c, n in GROUPS]
-    session.add_all(warehouses + groups)
+    regions = {name: Region(code=REGION_CODES[name], name=name) for name in REGIONS}
+    session.add_all(warehouses + groups + list(regions.values()))
     await session.flush()
     products: list[Product] = []
     for cat_name, (prefix, stems, (lo, hi)) in CATEGORIES.items():
@@ -310,7 +313,7 @@ async def _load(session, rng: random.Random) -> list[tuple[str, str]]:  # type: 
                 name=f"{city_zh}{brand_zh}{trade_zh}有限公司 {city_en} {brand_en} {trade_en} Co.",
                 credit_limit=Decimal(rng.choice([50_000, 100_000, 200_000, 500_000])),
                 group_id=group.id,
-                region=region,  # the region its city is in
+                region_id=regions[region].id,  # the region its city is in
                 active=True,
             )
         )

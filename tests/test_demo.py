@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hub.db import Database
 from hub.demo import load_demo
-from hub.domain.customers.models import Customer
+from hub.domain.customers.models import Customer, Region
 from hub.settings import Settings
 from tests.support import Hub
 
@@ -45,7 +45,9 @@ async def test_demo_products_have_chinese_names_and_customers_the_region_of_thei
     assert any(n.startswith("闸阀 DN50 Gate valve DN50") for n in names)
     # and every demo customer is in the region its city belongs to
     async with db.read() as s:
-        customers = (await s.execute(select(Customer.name, Customer.region))).all()
+        customers = (
+            await s.execute(select(Customer.name, Region.name).join(Region, Region.id == Customer.region_id))
+        ).all()
     assert len(customers) == 24
     for name, region in customers:
         cities = [c for c in REGION_OF_CITY if name.startswith(c)]

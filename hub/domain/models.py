@@ -4,7 +4,16 @@ from hub.domain.audit.models import AuditEntry
 from hub.domain.auth.models import Role, User
 from hub.domain.base import Base
 from hub.domain.catalog.models import Category, Product
-from hub.domain.customers.models import Customer, CustomerGroup
+from hub.domain.catalog.price_rules import (
+    CustomerPrice,
+    OrderAmountTier,
+    PriceList,
+    PriceListItem,
+    Promotion,
+    PromotionUsage,
+    VisibilityRule,
+)
+from hub.domain.customers.models import Customer, CustomerGroup, Region, UserRegion
 from hub.domain.integration.models import Binding, InboundEvent, IntegrationJob, StockMark
 from hub.domain.inventory.models import Reservation, Stock, Warehouse
 from hub.domain.orders.models import (
@@ -24,19 +33,28 @@ __all__ = [
     "Category",
     "Customer",
     "CustomerGroup",
+    "CustomerPrice",
     "IdempotencyRecord",
     "InboundEvent",
     "IntegrationJob",
     "Order",
+    "OrderAmountTier",
     "OrderEvent",
     "OrderLine",
     "OutboxEvent",
+    "PriceList",
+    "PriceListItem",
     "ProcessedEvent",
     "Product",
+    "Promotion",
+    "PromotionUsage",
+    "Region",
     "Reservation",
     "Role",
     "Stock",
     "StockMark",
     "User",
+    "UserRegion",
+    "VisibilityRule",
     "Warehouse",
 ]

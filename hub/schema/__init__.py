@@ -13,9 +13,12 @@ from hub.schema.auth.user_password_set import UserPasswordSetMutation
 from hub.schema.auth.user_update import UserUpdateMutation
 from hub.schema.catalog.category_create import CategoryCreateMutation
 from hub.schema.catalog.product_create import ProductCreateMutation
+from hub.schema.catalog.product_update import ProductUpdateMutation
 from hub.schema.catalog.queries import CatalogQueries
 from hub.schema.customers.customer_create import CustomerCreateMutation
+from hub.schema.customers.customer_update import CustomerUpdateMutation
 from hub.schema.customers.queries import CustomerQueries
+from hub.schema.customers.segment_create import SegmentCreateMutations
 from hub.schema.integration.job_retry import IntegrationJobRetryMutation
 from hub.schema.integration.queries import IntegrationQueries
 from hub.schema.inventory.queries import InventoryQueries
@@ -52,7 +55,10 @@ Mutation = merge_types(
         PasswordChangeMutation,
         CategoryCreateMutation,
         ProductCreateMutation,
+        ProductUpdateMutation,
         CustomerCreateMutation,
+        CustomerUpdateMutation,
+        SegmentCreateMutations,
         WarehouseCreateMutation,
         StockSetMutation,
         OrderCreateMutation,

@@ -59,7 +59,7 @@ async def test_aliases_and_typename_in_a_planned_subtree(hub: Hub) -> None:
 
 
 # -- differential: the hub through both executors ------------------------------------------
-ORDER = """id number status note customer { id code name region }
+ORDER = """id number status note customer { id code name region { id code name } group { code } }
   lines { sku name quantity unitPrice { amount currency } lineTotal { amount currency } }
   subtotal { amount currency } discountTotal { amount currency } total { amount currency } createdAt
   approval { currentStep steps { name role status decidedBy decidedAt comment dueAt } }
@@ -164,7 +164,7 @@ CASES: list[tuple[str, str, dict[str, Any], str | None, bool]] = [
     ),
     (
         "customers with credit",
-        "{ customers { edges { node { id code name region "
+        "{ customers { edges { node { id code name region { code name } group { id code name } active "
         "creditLimit { amount currency } outstanding { amount } availableCredit { amount } "
         "orders(first: 2) { totalCount edges { node { id status total { amount } } } } } } } }",
         {},

@@ -17,6 +17,7 @@ from hub.domain.auth.models import Role
 from hub.domain.auth.policy import ROLES, Action, allows
 from hub.domain.auth.principal import Principal
 from hub.domain.catalog import services as catalog
+from hub.domain.customers import segments
 from hub.domain.customers import services as customers
 from hub.domain.errors import DomainError, ErrorCode
 from hub.domain.integration import services as integration
@@ -68,6 +69,13 @@ SERVICES: list[tuple[str, Action, Call]] = [
     ("count_jobs", Action.INTEGRATION_VIEW, lambda s, a: integration.count_jobs(s, a, role="erp")),
     ("sync_states", Action.INTEGRATION_VIEW, lambda s, a: integration.sync_states(s, a, [1])),
     ("retry_job", Action.INTEGRATION_RETRY, lambda s, a: integration.retry_job(s, a, 1)),
+    ("update_customer", Action.CUSTOMER_UPDATE, lambda s, a: customers.update_customer(s, a, 1, name="N")),
+    ("update_product", Action.PRODUCT_MANAGE, lambda s, a: catalog.update_product(s, a, 1, name="N")),
+    ("create_customer_group", Action.CUSTOMER_GROUP_MANAGE,
+     lambda s, a: segments.create_customer_group(s, a, code="G9", name="G")),
+    ("create_region", Action.REGION_MANAGE, lambda s, a: segments.create_region(s, a, code="R9", name="R")),
+    ("list_customer_groups", Action.CUSTOMER_LIST, lambda s, a: segments.list_customer_groups(s, a)),
+    ("list_regions", Action.CUSTOMER_LIST, lambda s, a: segments.list_regions(s, a)),
 ]  # fmt: skip
 
 

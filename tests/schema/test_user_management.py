@@ -245,10 +245,10 @@ REFUSED: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
         [{"field": "active", "code": "INVALID", "message": "You cannot deactivate yourself"}],
     ),
     (
-        "regions",
+        "an unknown region",
         "sales",
         {"regionIds": ["UmVnaW9uOjE"]},
-        [{"field": "regionIds", "code": "INVALID", "message": "Regions are not available yet"}],
+        [{"field": "regionIds", "code": "NOT_FOUND", "message": "Region not found"}],
     ),
 ]
 

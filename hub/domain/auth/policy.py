@@ -25,7 +25,10 @@ class Action(StrEnum):
     # customers and users
     CUSTOMER_LIST = "CUSTOMER_LIST"
     CUSTOMER_VIEW = "CUSTOMER_VIEW"  # any customer's account (a customer user sees its own)
-    CUSTOMER_MANAGE = "CUSTOMER_MANAGE"
+    CUSTOMER_MANAGE = "CUSTOMER_MANAGE"  # open customer accounts
+    CUSTOMER_UPDATE = "CUSTOMER_UPDATE"  # change a customer's name, group, region, credit, rep, active
+    CUSTOMER_GROUP_MANAGE = "CUSTOMER_GROUP_MANAGE"  # create customer groups
+    REGION_MANAGE = "REGION_MANAGE"  # create sales regions
     USER_MANAGE = "USER_MANAGE"  # create users
     USER_UPDATE = "USER_UPDATE"  # change a user's roles, customer or active flag
     USER_PASSWORD_SET = "USER_PASSWORD_SET"  # set another user's password (ends its sessions)
@@ -47,6 +50,7 @@ class Action(StrEnum):
 
 _STAFF = frozenset(STAFF_ROLES)
 _ADMIN = frozenset({Role.ADMIN})
+_SALES_MANAGERS = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 ROLES: dict[Action, frozenset[Role]] = {
     Action.PRODUCT_MANAGE: _ADMIN,
     Action.CATEGORY_MANAGE: _ADMIN,
@@ -54,6 +58,9 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.CUSTOMER_LIST: _STAFF,
     Action.CUSTOMER_VIEW: _STAFF,
     Action.CUSTOMER_MANAGE: _ADMIN,
+    Action.CUSTOMER_UPDATE: _SALES_MANAGERS,
+    Action.CUSTOMER_GROUP_MANAGE: _SALES_MANAGERS,
+    Action.REGION_MANAGE: _SALES_MANAGERS,
     Action.USER_MANAGE: _ADMIN,
     Action.USER_UPDATE: _ADMIN,
     Action.USER_PASSWORD_SET: _ADMIN,

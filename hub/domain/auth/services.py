@@ -19,6 +19,7 @@ from hub.domain.auth.principal import Principal
 from hub.domain.auth.sessions import end_sessions
 from hub.domain.auth.throttle import CountersUnavailable, LoginAttempt, LoginThrottle
 from hub.domain.customers.models import Customer
+from hub.domain.customers.segments import set_user_regions
 from hub.domain.errors import DomainError, ErrorCode, Problem
 from hub.domain.validation import check_clean
 
@@ -113,7 +114,8 @@ class PasswordGuard:
 async def authenticate(
     session: AsyncSession, email: str, password: str, guard: PasswordGuard, address: str | None
 ) -> User:
-    """The active user with this email and password, for a client at ``address``.
+    """The active user with this email and password, for a client at ``address`` (a
+    customer user's customer account must be active too).
 
     Raises:
         DomainError: INVALID, with one message for an unknown email and a wrong password, and
@@ -134,6 +136,10 @@ async def authenticate(
         if not checked:  # busy, or the database failed: not the client's failure
             await attempt.not_checked()
     if user is None or not ok or not user.active:
+        raise DomainError.invalid(LOGIN_FAILED)
+    if user.customer_id is not None and not await session.scalar(
+        select(Customer.active).where(Customer.id == user.customer_id)
+    ):  # the users of a deactivated customer account cannot log in, as if deactivated
         raise DomainError.invalid(LOGIN_FAILED)
     await attempt.succeeded()
     return user
@@ -229,16 +235,17 @@ async def update_user(
         DomainError: PERMISSION_DENIED unless the actor may update users (ADMIN); NOT_FOUND for
             an unknown user (field ``id``) or customer (``customerId``); INVALID for roles and
             customer that do not fit together, for an admin removing its own ADMIN role or
-            deactivating itself (that would lock it out), and for any region (regions come
-            with pricing: ``regionIds`` may only be empty for now).
+            deactivating itself (that would lock it out), and for regions given to a CUSTOMER
+            user (``regionIds``: staff only); NOT_FOUND for an unknown region (``regionIds``).
+            A user who becomes a CUSTOMER user loses its regions.
     """
     require(actor, Action.USER_UPDATE)
     user = await _user_for_update(session, user_id)
     new_roles = user.roles if isinstance(roles, Keep) else frozenset(roles)
     new_customer = user.customer_id if isinstance(customer_id, Keep) else customer_id
     problems = role_problems(new_roles, new_customer)
-    if not isinstance(region_ids, Keep) and region_ids:
-        problems.append(DomainError.invalid("Regions are not available yet", "regionIds"))
+    if not isinstance(region_ids, Keep) and region_ids and Role.CUSTOMER in new_roles:
+        problems.append(DomainError.invalid("Regions are for staff users only", "regionIds"))
     if user.id == actor.user_id:
         if Role.ADMIN not in new_roles:
             problems.append(DomainError.invalid("You cannot remove your own ADMIN role", "roles"))
@@ -248,6 +255,10 @@ async def update_user(
         raise DomainError([p for e in problems for p in e.problems])
     if new_customer != user.customer_id:
         await _require_customer_exists(session, new_customer)
+    if Role.CUSTOMER in new_roles and Role.CUSTOMER not in user.roles:
+        region_ids = []  # a customer user has no sales regions
+    if not isinstance(region_ids, Keep):
+        await set_user_regions(session, user.id, region_ids)
     user.roles_text = ",".join(sorted(r.value for r in new_roles))
     user.customer_id = new_customer
     if not isinstance(active, Keep) and active != user.active:

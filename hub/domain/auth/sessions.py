@@ -5,8 +5,9 @@ authenticated request the hub takes that user's row (read by primary key: one in
 statement, or from a per-process cache of a few seconds, :class:`UserStateCache`) and builds
 the request's :class:`Principal` from it, so the roles and customer are the user's current
 ones. The token counts as invalid (the request runs as anonymous) when the user no longer
-exists, is deactivated, or ended its sessions after the token was issued
-(``users.tokens_valid_after``: a password change or reset, a deactivation).
+exists, is deactivated (or acts for a deactivated customer account), or ended its sessions
+after the token was issued (``users.tokens_valid_after``: a password change or reset, a
+deactivation).
 
 Issue times are whole seconds (JWT ``iat``). Ending sessions at time t sets
 ``tokens_valid_after`` to the *next* whole second, so every token issued up to t (the same
@@ -31,6 +32,7 @@ from hub.domain.auth.models import Role, User
 from hub.domain.auth.principal import Principal
 from hub.domain.auth.tokens import TokenClaims
 from hub.domain.base import table_of
+from hub.domain.customers.models import Customer
 from hub.domain.fastsql import Statement
 
 __all__ = [
@@ -45,6 +47,9 @@ __all__ = [
 ]
 
 _users = table_of(User)
+_customers = table_of(Customer)
+# The user's customer account joined in (same one statement): a deactivated customer's users
+# count as deactivated.
 _USER = Statement(
     select(
         _users.c.email,
@@ -52,7 +57,10 @@ _USER = Statement(
         _users.c.customer_id,
         _users.c.active,
         _users.c.tokens_valid_after,
-    ).where(_users.c.id == bindparam("id"))
+        _customers.c.active,
+    )
+    .select_from(_users.outerjoin(_customers, _customers.c.id == _users.c.customer_id))
+    .where(_users.c.id == bindparam("id"))
 )
 
 
@@ -72,12 +80,13 @@ async def load_user_state(session: AsyncSession, user_id: int) -> UserState | No
     rows = await _USER.all(session, {"id": user_id})
     if not rows:
         return None
-    email, roles_text, customer_id, active, valid_after = rows[0]
+    email, roles_text, customer_id, active, valid_after, customer_active = rows[0]
     return UserState(
         email=email,
         roles=frozenset(Role(r) for r in roles_text.split(",") if r),
         customer_id=customer_id,
-        active=bool(active),
+        # A user of a deactivated customer account is as good as deactivated.
+        active=bool(active) and (customer_id is None or bool(customer_active)),
         valid_after=None if valid_after is None else _epoch(valid_after),
     )
 

@@ -19,9 +19,10 @@ from sqlalchemy.sql import Select
 
 from hub.domain.auth.policy import Action, allows, require
 from hub.domain.auth.principal import Principal
+from hub.domain.auth.services import KEEP, Keep
 from hub.domain.base import table_of
 from hub.domain.catalog.models import Category, Product
-from hub.domain.errors import DomainError, Problem
+from hub.domain.errors import DomainError, ErrorCode, Problem
 from hub.domain.fastsql import Statement
 from hub.domain.inventory.rules import available_total_sql
 from hub.domain.money import parse_amount
@@ -37,6 +38,7 @@ __all__ = [
     "get_product",
     "list_categories",
     "list_products",
+    "update_product",
 ]
 
 
@@ -57,14 +59,16 @@ class ProductRow:
     active: bool
     available: int
     list_price: Decimal | None = None
+    min_order_quantity: int = 1
+    order_multiple: int = 1
 
 
 def _row(r: Sequence[Any], costs: bool) -> ProductRow:
     """A row of :func:`_product_select` as the caller may see it: list and cost prices with
     ``costs`` only."""
-    id_, sku, name, unit, category_id, category_name, base, cost, active, available = r
+    id_, sku, name, unit, category_id, category_name, base, cost, active, available, moq, multiple = r
     return ProductRow(id_, sku, name, unit, category_id, category_name, base, cost if costs else None,
-                      active, available, base if costs else None)  # fmt: skip
+                      active, available, base if costs else None, moq, multiple)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ def _product_select() -> Select[tuple[object, ...]]:
         _P.cost_price,
         _P.active,
         available_total_sql(_P.id),  # the rule of hub.domain.inventory.rules
+        _P.min_order_quantity,
+        _P.order_multiple,
     ).select_from(table_of(Product).outerjoin(table_of(Category), _C.id == _P.category_id))
 
 
@@ -264,5 +270,89 @@ async def create_product(
     except IntegrityError:
         raise DomainError.invalid("A product with this SKU already exists", "sku") from None
     row = (product.id, product.sku, product.name, product.unit, category_id, category_name,
-           product.base_price, product.cost_price, True, 0)  # fmt: skip
+           product.base_price, product.cost_price, True, 0, 1, 1)  # fmt: skip
     return _row(row, allows(actor, Action.SEE_COST))
+
+
+MAX_ORDER_STEP = 1_000_000  # the largest quantity of an order line (API.md)
+
+
+def _whole(value: object, field: str) -> int:
+    """A minimum order quantity or multiple: a whole number from 1 to 1,000,000."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ORDER_STEP:
+        raise DomainError.invalid(f"{field} must be a whole number from 1 to {MAX_ORDER_STEP:,}", field)
+    return value
+
+
+def _required(value: object, field: str) -> object:
+    if value is None:
+        raise DomainError.invalid(f"{field} cannot be null", field)
+    return value
+
+
+async def update_product(
+    session: AsyncSession,
+    actor: Principal,
+    product_id: int,
+    *,
+    name: str | None | Keep = KEEP,
+    unit: str | None | Keep = KEEP,
+    base_price: Decimal | None | Keep = KEEP,
+    cost_price: Decimal | None | Keep = KEEP,
+    category_id: int | None | Keep = KEEP,
+    min_order_quantity: int | None | Keep = KEEP,
+    order_multiple: int | None | Keep = KEEP,
+    active: bool | None | Keep = KEEP,
+) -> tuple[ProductRow, PriceBook]:
+    """Change what is not ``KEEP``: None clears the cost price or the category; the other
+    fields cannot be null. A deactivated product (``active=False``) leaves the catalog and can no
+    longer be ordered or quoted; orders placed before keep their lines. The SKU never changes.
+    Every problem is reported (each with its field), nothing written. Answers the product as
+    the actor sees it now, with its prices.
+
+    Raises:
+        DomainError: PERMISSION_DENIED unless ADMIN; NOT_FOUND for an unknown product (``id``)
+            or category (``categoryId``); INVALID for a blank or null name or unit, a bad or
+            null base price, a bad cost price, a minimum order quantity or multiple that is not
+            a whole number from 1 to 1,000,000, a null ``active``.
+    """
+    require(actor, Action.PRODUCT_MANAGE)
+    product = (
+        await session.execute(select(Product).where(Product.id == product_id).with_for_update())
+    ).scalar_one_or_none()
+    if product is None:
+        raise DomainError.not_found("Product", "id")
+    checks: dict[str, Callable[[], object]] = {}
+    if not isinstance(name, Keep):
+        checks["name"] = lambda: check_text(_required(name, "name"), "name", max_len=300)  # type: ignore[arg-type]
+    if not isinstance(unit, Keep):
+        checks["unit"] = lambda: check_text(_required(unit, "unit"), "unit", max_len=20)  # type: ignore[arg-type]
+    if not isinstance(base_price, Keep):
+        checks["base_price"] = lambda: parse_amount(_required(base_price, "basePrice"), "basePrice")  # type: ignore[arg-type]
+    if not isinstance(cost_price, Keep):
+        checks["cost_price"] = lambda: None if cost_price is None else parse_amount(cost_price, "costPrice")
+    if not isinstance(min_order_quantity, Keep):
+        checks["min_order_quantity"] = lambda: _whole(min_order_quantity, "minOrderQuantity")
+    if not isinstance(order_multiple, Keep):
+        checks["order_multiple"] = lambda: _whole(order_multiple, "orderMultiple")
+    if not isinstance(active, Keep):
+        checks["active"] = lambda: bool(_required(active, "active"))
+    problems: list[Problem] = []
+    changes: dict[str, object] = {}
+    for attribute, check in checks.items():
+        try:
+            changes[attribute] = check()
+        except DomainError as e:
+            problems.extend(e.problems)
+    if not isinstance(category_id, Keep):
+        if category_id is not None and await session.get(Category, category_id) is None:
+            problems.append(Problem(ErrorCode.NOT_FOUND, "Category not found", "categoryId"))
+        changes["category_id"] = category_id
+    if problems:
+        raise DomainError(problems)
+    for attribute, value in changes.items():
+        setattr(product, attribute, value)
+    await session.flush()
+    found = await get_product(session, actor, product_id=product.id)
+    assert found is not None  # the actor may manage products: it sees every one
+    return found

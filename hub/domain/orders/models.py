@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -14,6 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -64,6 +67,11 @@ class Order(Base):
     placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The order-level rules (ORDER_TIER, SPEND_THRESHOLD promotions), as the lines' rules are
+    # kept: [{"kind": ..., "description": ..., "amount": "200.00"}]. Kept forever, as placed.
+    applied_rules: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     lines: Mapped[list[OrderLine]] = relationship(
@@ -100,6 +108,12 @@ class OrderLine(Base):
     line_total: Mapped[Decimal] = mapped_column(MoneyColumn())
     # [{"kind": "BASE_PRICE", "description": "..."}]: how the price was reached.
     applied_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # A BUY_X_GET_Y gift line (unit price 0), and this line's part of the order-level discounts
+    # (discountTotal spread by lineTotal, largest remainder: they sum to it exactly).
+    is_gift: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    order_discount_share: Mapped[Decimal] = mapped_column(
+        MoneyColumn(), default=Decimal("0.00"), server_default="0"
+    )
 
     order: Mapped[Order] = relationship(lazy="raise", back_populates="lines")
 

@@ -28,9 +28,9 @@ class UserUpdateInput:
     )
     region_ids: list[strawberry.ID] | None = strawberry.field(
         default=strawberry.UNSET,
-        description="The sales regions of a SALES or SALES_MANAGER user. Regions do not exist "
-        "yet (they come with pricing): only an empty list is accepted, anything else is INVALID. "
-        "Omitted or null: unchanged.",
+        description="The user's sales regions from now on (staff users only: INVALID for a "
+        "CUSTOMER user; an unknown region is NOT_FOUND); an empty list removes them. A SALES_MANAGER "
+        "sees the reports of its regions. Omitted or null: unchanged.",
     )
     active: bool | None = strawberry.field(
         default=strawberry.UNSET,

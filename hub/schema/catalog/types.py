@@ -49,7 +49,15 @@ class Product:
     available_quantity: int = strawberry.field(
         description="Units that can be ordered now: Σ over warehouses of max(onHand − reserved, 0)."
     )
-    active: bool = strawberry.field(description="Inactive products cannot be ordered.")
+    active: bool = strawberry.field(
+        description="False once deactivated: only staff still see it; it cannot be ordered or quoted."
+    )
+    min_order_quantity: int = strawberry.field(
+        description="The least quantity of the SKU an order may have (起订量; gift lines exempt)."
+    )
+    order_multiple: int = strawberry.field(
+        description="An order's quantity of the SKU must be a multiple of this (e.g. a carton of 24)."
+    )
     row: strawberry.Private[ProductRow]
     book: strawberry.Private[PriceBook]
     currency: strawberry.Private[str]
@@ -82,6 +90,8 @@ class Product:
             else Category(id=encode_id("Category", row.category_id), name=row.category_name or ""),
             available_quantity=int(row.available),
             active=row.active,
+            min_order_quantity=row.min_order_quantity,
+            order_multiple=row.order_multiple,
             row=row,
             book=book,
             currency=currency,

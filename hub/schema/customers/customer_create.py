@@ -7,7 +7,7 @@ import strawberry
 from hub.domain.customers.services import create_customer
 from hub.domain.errors import DomainError
 from hub.schema.audit.record import audit
-from hub.schema.common import AppInfo, Error, encode_id, errors_of
+from hub.schema.common import AppInfo, Error, decode_id, encode_id, errors_of
 from hub.schema.customers.types import Customer
 
 
@@ -17,7 +17,7 @@ class CustomerCreateInput:
     name: str = strawberry.field(description="Display name.")
     credit_limit: Decimal | None = strawberry.field(default=None, description="Null: no limit.")
     group_code: str | None = strawberry.field(default=None, description="Customer group code.")
-    region: str | None = strawberry.field(default=None, description="Sales region.")
+    region_id: strawberry.ID | None = strawberry.field(default=None, description="Sales region.")
 
 
 @strawberry.type(description="The result of customerCreate.")
@@ -44,7 +44,7 @@ class CustomerCreateMutation:
                     name=input.name,
                     credit_limit=input.credit_limit,
                     group_code=input.group_code,
-                    region=input.region,
+                    region_id=None if input.region_id is None else decode_id("Region", input.region_id) or 0,
                 )
                 await audit(info, session, encode_id("Customer", c.id))
         except DomainError as e:
