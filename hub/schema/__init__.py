@@ -31,6 +31,12 @@ from hub.schema.orders.order_reject import OrderRejectMutation
 from hub.schema.orders.queries import OrderQueries
 from hub.schema.outbox.dead_event_retry import DeadEventRetryMutation
 from hub.schema.outbox.queries import OutboxQueries
+from hub.schema.pricing.customer_prices import CustomerPriceMutations
+from hub.schema.pricing.order_tiers import OrderAmountTiersSetMutation
+from hub.schema.pricing.price_lists import PriceListMutations
+from hub.schema.pricing.promotions import PromotionMutations
+from hub.schema.pricing.queries import PricingQueries
+from hub.schema.pricing.visibility import VisibilityRuleSetMutation
 
 Query = merge_types(
     "Query",
@@ -43,6 +49,7 @@ Query = merge_types(
         IntegrationQueries,
         AuditQueries,
         OutboxQueries,
+        PricingQueries,
     ),
 )
 Mutation = merge_types(
@@ -67,6 +74,11 @@ Mutation = merge_types(
         OrderRejectMutation,
         IntegrationJobRetryMutation,
         DeadEventRetryMutation,
+        PriceListMutations,
+        CustomerPriceMutations,
+        OrderAmountTiersSetMutation,
+        PromotionMutations,
+        VisibilityRuleSetMutation,
     ),
 )
 

@@ -17,12 +17,14 @@ from hub.domain.auth.models import Role
 from hub.domain.auth.policy import ROLES, Action, allows
 from hub.domain.auth.principal import Principal
 from hub.domain.catalog import services as catalog
+from hub.domain.catalog.price_rules import PromotionKind, VisibilityMode
 from hub.domain.customers import segments
 from hub.domain.customers import services as customers
 from hub.domain.errors import DomainError, ErrorCode
 from hub.domain.integration import services as integration
 from hub.domain.inventory import services as inventory
 from hub.domain.orders import queries as orders
+from hub.domain.pricing import management as pricing
 from tests.support import Hub
 
 Call = Callable[[AsyncSession, Principal], Awaitable[Any]]
@@ -76,6 +78,25 @@ SERVICES: list[tuple[str, Action, Call]] = [
     ("create_region", Action.REGION_MANAGE, lambda s, a: segments.create_region(s, a, code="R9", name="R")),
     ("list_customer_groups", Action.CUSTOMER_LIST, lambda s, a: segments.list_customer_groups(s, a)),
     ("list_regions", Action.CUSTOMER_LIST, lambda s, a: segments.list_regions(s, a)),
+    ("create_price_list", Action.PRICE_RULE_MANAGE,
+     lambda s, a: pricing.create_price_list(s, a, code="PL9", name="L", customer_group_id=1)),
+    ("set_price_list_items", Action.PRICE_RULE_MANAGE, lambda s, a: pricing.set_price_list_items(s, a, 1, [])),
+    ("list_price_lists", Action.PRICE_RULE_VIEW, lambda s, a: pricing.list_price_lists(s, a, 1)),
+    ("set_customer_price", Action.PRICE_RULE_MANAGE,
+     lambda s, a: pricing.set_customer_price(s, a, customer_id=1, sku="SKU-A", unit_price=Decimal(1))),
+    ("delete_customer_price", Action.PRICE_RULE_MANAGE,
+     lambda s, a: pricing.delete_customer_price(s, a, customer_id=1, sku="SKU-A")),
+    ("list_customer_prices", Action.PRICE_RULE_VIEW, lambda s, a: pricing.list_customer_prices(s, a, 1)),
+    ("set_order_amount_tiers", Action.PRICE_RULE_MANAGE, lambda s, a: pricing.set_order_amount_tiers(s, a, 1, [])),
+    ("list_order_amount_tiers", Action.PRICE_RULE_VIEW, lambda s, a: pricing.list_order_amount_tiers(s, a, 1)),
+    ("create_promotion", Action.PRICE_RULE_MANAGE, lambda s, a: pricing.create_promotion(
+        s, a, pricing.PromotionInput(name="P", kind=PromotionKind.PERCENT_OFF, value=Decimal(5)))),
+    ("end_promotion", Action.PRICE_RULE_MANAGE, lambda s, a: pricing.end_promotion(s, a, 1)),
+    ("list_promotions", Action.PRICE_RULE_VIEW, lambda s, a: pricing.list_promotions(s, a)),
+    ("set_visibility_rules", Action.PRICE_RULE_MANAGE, lambda s, a: pricing.set_visibility_rules(
+        s, a, pricing.Target(customer_id=1), VisibilityMode.DENY, skus=["SKU-A"])),
+    ("list_visibility_rules", Action.PRICE_RULE_VIEW,
+     lambda s, a: pricing.list_visibility_rules(s, a, pricing.Target(customer_id=1))),
 ]  # fmt: skip
 
 

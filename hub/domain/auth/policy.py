@@ -29,6 +29,9 @@ class Action(StrEnum):
     CUSTOMER_UPDATE = "CUSTOMER_UPDATE"  # change a customer's name, group, region, credit, rep, active
     CUSTOMER_GROUP_MANAGE = "CUSTOMER_GROUP_MANAGE"  # create customer groups
     REGION_MANAGE = "REGION_MANAGE"  # create sales regions
+    # pricing rules (price lists, customer prices, order tiers, promotions, visibility)
+    PRICE_RULE_VIEW = "PRICE_RULE_VIEW"  # read any group's or customer's rules (staff)
+    PRICE_RULE_MANAGE = "PRICE_RULE_MANAGE"  # create, change and end them
     USER_MANAGE = "USER_MANAGE"  # create users
     USER_UPDATE = "USER_UPDATE"  # change a user's roles, customer or active flag
     USER_PASSWORD_SET = "USER_PASSWORD_SET"  # set another user's password (ends its sessions)
@@ -61,6 +64,8 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.CUSTOMER_UPDATE: _SALES_MANAGERS,
     Action.CUSTOMER_GROUP_MANAGE: _SALES_MANAGERS,
     Action.REGION_MANAGE: _SALES_MANAGERS,
+    Action.PRICE_RULE_VIEW: _STAFF,
+    Action.PRICE_RULE_MANAGE: _SALES_MANAGERS,
     Action.USER_MANAGE: _ADMIN,
     Action.USER_UPDATE: _ADMIN,
     Action.USER_PASSWORD_SET: _ADMIN,
