@@ -499,3 +499,25 @@ async def test_visibility_rule_set_validates_and_writes_nothing(hub: Hub) -> Non
     neither = await hub.gql(VIS_RULES, {}, as_="admin")
     assert neither["data"] == {"visibilityRules": None}
     assert neither["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+# -- the docs -------------------------------------------------------------------------------
+
+
+def test_the_managing_prices_examples_are_valid_operations_one_per_mutation() -> None:
+    import re
+    from pathlib import Path
+
+    from graphql import build_schema, parse, validate
+
+    root = Path(__file__).parents[2]
+    page = (root / "docs" / "pricing.md").read_text()
+    section = page[page.index("## Managing prices") :]
+    blocks = re.findall(r"^```graphql\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    schema = build_schema((root / "schema.graphql").read_text())  # the committed one: kept equal by a test
+    assert [validate(schema, parse(b)) for b in blocks] == [[]] * len(blocks)
+    named = [re.search(r"^mutation \{\n  (\w+)", b, re.MULTILINE) for b in blocks]
+    assert sorted(m.group(1) for m in named if m) == sorted(
+        ["priceListCreate", "priceListItemsSet", "customerPriceSet", "customerPriceDelete",
+         "orderAmountTiersSet", "promotionCreate", "promotionEnd", "visibilityRuleSet"]
+    )  # fmt: skip
