@@ -35,6 +35,6 @@ def parse_amount(value: Decimal | str | int, field: str, *, allow_negative: bool
         raise DomainError.invalid("amount may have at most 2 decimals", field)
     if amount < 0 and not allow_negative:
         raise DomainError.invalid("amount must not be negative", field)
-    if abs(amount) > MAX_AMOUNT:
+    if amount.copy_abs() > MAX_AMOUNT:  # exact: abs() rounds to the context, overflowing on 1e999999999
         raise DomainError.invalid("amount must not exceed 999,999,999,999.99", field)
     return abs(amount).quantize(CENT) if amount.is_zero() else amount.quantize(CENT)  # no "-0.00"

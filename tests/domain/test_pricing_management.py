@@ -13,6 +13,7 @@ from hub.domain.auth.models import Role
 from hub.domain.auth.principal import Principal
 from hub.domain.catalog.price_rules import CustomerPrice, PromotionKind
 from hub.domain.errors import DomainError, ErrorCode
+from hub.domain.money import parse_amount
 from hub.domain.pricing import management as pricing
 from tests.support import Hub
 
@@ -80,3 +81,11 @@ async def test_ending_a_promotion_that_has_not_started_keeps_a_valid_window(hub:
         with pytest.raises(DomainError) as again:
             await pricing.end_promotion(s, MANAGER, view.row.id)
         assert again.value.problems[0].code == ErrorCode.INVALID_TRANSITION
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "-1e999999999", "1E+1000000"])
+def test_an_amount_with_a_huge_exponent_is_invalid_not_an_overflow(text: str) -> None:
+    # Decimal's abs() rounds to the context's exponent range and raised decimal.Overflow (a 500)
+    with pytest.raises(DomainError) as refused:
+        parse_amount(Decimal(text), "unitPrice")
+    assert [(p.code, p.field) for p in refused.value.problems] == [(ErrorCode.INVALID, "unitPrice")]

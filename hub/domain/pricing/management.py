@@ -793,13 +793,22 @@ async def list_promotions(
 
 
 async def _check_target(p: _Problems, session: AsyncSession, target: Target) -> None:
+    """Exactly one target, and it exists; its row is locked, so two lists set for it at once
+    are applied one after the other (neither leaves a mix of both)."""
     if (target.customer_group_id is None) == (target.customer_id is None):
         p.invalid("Give exactly one of customerGroupId and customerId", "customerGroupId")
     elif target.customer_group_id is not None:
-        if await session.get(CustomerGroup, target.customer_group_id) is None:
+        found = await session.scalar(
+            select(CustomerGroup.id).where(CustomerGroup.id == target.customer_group_id).with_for_update()
+        )
+        if found is None:
             p.not_found("Customer group", "customerGroupId")
-    elif target.customer_id is not None and await session.get(Customer, target.customer_id) is None:
-        p.not_found("Customer", "customerId")
+    else:
+        found = await session.scalar(
+            select(Customer.id).where(Customer.id == target.customer_id).with_for_update()
+        )
+        if found is None:
+            p.not_found("Customer", "customerId")
 
 
 def _of_target(target: Target) -> Any:
